@@ -1,0 +1,76 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+
+
+class CreditNoteFormat(models.TextChoices):
+    CREDIT_NOTE = "credit_note", "UBL CreditNote (381), positive amounts"
+    STORNO_INVOICE = "storno_invoice", "UBL Invoice (380), negative amounts"
+
+
+class Company(models.Model):
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField(max_length=200)
+    cif = models.CharField("CIF", max_length=20, help_text="Digits only; the RO prefix goes in vat_code.")
+    vat_code = models.CharField(max_length=30, blank=True)
+    is_vat_payer = models.BooleanField(default=True)
+    registration_number = models.CharField(max_length=50, blank=True, help_text="Trade register, e.g. J40/123/2020")
+    address = models.CharField(max_length=150, blank=True)
+    city = models.CharField(max_length=50, blank=True)
+    county = models.CharField(max_length=6, blank=True, help_text="ISO 3166-2:RO, e.g. RO-CJ")
+    country = models.CharField(max_length=2, default="RO")
+    postal_code = models.CharField(max_length=20, blank=True)
+    iban = models.CharField("IBAN", max_length=34, blank=True)
+    bank = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=30, blank=True)
+    currency = models.CharField(max_length=3, default="RON")
+    credit_note_format = models.CharField(
+        max_length=20, choices=CreditNoteFormat.choices, default=CreditNoteFormat.CREDIT_NOTE
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "companies"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.cif})"
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner"
+        MEMBER = "member"
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "company"], name="membership_unique_user_company")]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.company.name} ({self.role})"
+
+
+class ApiToken(models.Model):
+    """An API token. Only its SHA-256 is stored; `prefix` lets people tell tokens apart."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=16, editable=False)
+    created = models.DateTimeField(auto_now_add=True)
+    last_used = models.DateTimeField(null=True, blank=True, editable=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.user})"

@@ -1,0 +1,69 @@
+"""/api/v1/credit_notes: the credit-note view of the Document table and its actions."""
+
+from rest_framework import status
+from rest_framework.response import Response
+
+from config.api import CompanyAPIView, PageQuery, paginate
+from config.fields import EmptyIn
+from creditnotes import selectors, services
+from creditnotes.api.serializers import ApplicationOut, ApplyIn, CreditNoteIn, RefundIn, RefundOut, StatsOut
+from invoices.api.serializers import DocumentOut
+from invoices.api.views import DocumentDetailView, DocumentIssueView, DocumentListView, render_document
+from invoices.selectors import document_reload
+
+
+class CreditNoteListView(DocumentListView):
+    credit_notes_only = True
+
+
+class CreditNoteDetailView(DocumentDetailView):
+    credit_notes_only = True
+
+
+class CreditNoteIssueView(DocumentIssueView):
+    credit_notes_only = True
+
+
+class CreditNotePreviewView(CompanyAPIView):
+    def post(self, request):
+        data = self.validated(CreditNoteIn)
+        data.pop("is_credit_note", None)
+        note = services.credit_note_preview(company=request.company, user=request.user, load=document_reload, **data)
+        return Response(DocumentOut(note).data)
+
+
+class CreditNoteStatsView(CompanyAPIView):
+    def get(self, request):
+        return Response(StatsOut(selectors.credit_note_stats(company=request.company)).data)
+
+
+class CreditNoteApplyView(CreditNoteDetailView):
+    def post(self, request, id):
+        data = self.validated(ApplyIn)
+        application = services.credit_note_apply(document=self.document(id), user=request.user, **data)
+        return Response({
+            "application": ApplicationOut(application).data,
+            "creditNote": render_document(application.credit_note),
+            "invoice": render_document(application.invoice),
+        })
+
+
+class CreditNoteApplicationsView(CreditNoteDetailView):
+    def get(self, request, id):
+        page = self.query(PageQuery)
+        applications = selectors.applications_of(self.document(id))
+        return Response(
+            paginate(applications, page["page"], page["limit"], lambda items: ApplicationOut(items, many=True).data)
+        )
+
+
+class CreditNoteRefundView(CreditNoteDetailView):
+    def post(self, request, id):
+        refund = services.credit_note_refund(document=self.document(id), user=request.user, **self.validated(RefundIn))
+        return Response(RefundOut(refund).data, status=status.HTTP_201_CREATED)
+
+
+class CreditNoteVoidView(CreditNoteDetailView):
+    def post(self, request, id):
+        self.validated(EmptyIn)
+        return Response(render_document(services.credit_note_void(document=self.document(id))))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CreditNotesConfig(AppConfig):
+    name = "creditnotes"
+    verbose_name = "Credit notes"

@@ -1,0 +1,146 @@
+"""/api/v1/invoices (both kinds of document) and /api/v1/clients: parse, call one service, render."""
+
+from rest_framework import status
+from rest_framework.response import Response
+
+from config.api import CompanyAPIView, PageQuery, paginate
+from config.errors import RuleViolation
+from creditnotes import services as credit_services
+from creditnotes.api.serializers import CreditNoteIn, CreditRequestIn
+from invoices import selectors, services
+from invoices.api.serializers import (
+    ClientIn,
+    ClientOut,
+    CreditableOut,
+    DocumentKindIn,
+    DocumentOut,
+    InvoiceIn,
+    IssueIn,
+    PaymentIn,
+    PaymentOut,
+)
+
+
+def render_document(document) -> dict:
+    return DocumentOut(selectors.document_reload(document)).data
+
+
+class DocumentListView(CompanyAPIView):
+    """GET lists documents; POST creates an invoice, or a credit note with `isCreditNote: true`."""
+
+    credit_notes_only = False
+
+    def get(self, request):
+        page = self.query(PageQuery)
+        documents = selectors.document_list(
+            company=request.company, params=request.query_params, credit_notes_only=self.credit_notes_only
+        )
+        return Response(paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data))
+
+    def post(self, request):
+        kind = self.validated(DocumentKindIn, data={"isCreditNote": self.body().get("isCreditNote", False)})
+        if self.credit_notes_only or kind["isCreditNote"]:
+            data = self.validated(CreditNoteIn)
+            data.pop("is_credit_note", None)
+            document = credit_services.credit_note_create(company=request.company, user=request.user, **data)
+        else:
+            data = self.validated(InvoiceIn)
+            data.pop("is_credit_note", None)
+            document = services.invoice_create(company=request.company, user=request.user, **data)
+        return Response(render_document(document), status=status.HTTP_201_CREATED)
+
+
+class DocumentDetailView(CompanyAPIView):
+    credit_notes_only = False
+
+    def document(self, document_id):
+        return selectors.document_get(
+            company=self.request.company, document_id=document_id, credit_notes_only=self.credit_notes_only
+        )
+
+    def get(self, request, id):
+        return Response(DocumentOut(self.document(id)).data)
+
+    def patch(self, request, id):
+        return self._update(id, replace=False)
+
+    def put(self, request, id):
+        return self._update(id, replace=True)
+
+    def _update(self, document_id, *, replace: bool):
+        document = self.document(document_id)
+        body_class = CreditNoteIn if document.is_credit_note else InvoiceIn
+        changes = self.validated(body_class, partial=not replace, context={"parent": document.parent_document})
+        for key in ("issue", "is_credit_note"):
+            changes.pop(key, None)
+        if self.body().get("issue"):
+            raise RuleViolation.on("issue", "Issue a draft with POST …/issue.")
+        document = credit_services.document_update(document=document, changes=changes, replace=replace)
+        return Response(render_document(document))
+
+    def delete(self, request, id):
+        services.draft_delete(document=self.document(id))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DocumentIssueView(DocumentDetailView):
+    def post(self, request, id):
+        data = self.validated(IssueIn)
+        document = credit_services.document_issue(document=self.document(id), user=request.user, **data)
+        return Response(render_document(document))
+
+
+class InvoiceCreditView(DocumentDetailView):
+    def post(self, request, id):
+        invoice = self.document(id)
+        data = self.validated(CreditRequestIn)
+        note = credit_services.invoice_credit(invoice=invoice, user=request.user, **data)
+        return Response(render_document(note), status=status.HTTP_201_CREATED)
+
+
+class InvoiceCreditableView(DocumentDetailView):
+    def get(self, request, id):
+        invoice, remaining = credit_services.invoice_creditable(invoice=self.document(id))
+        lines = [
+            {
+                "parentLineId": line.uuid,
+                "quantity": remaining.lines[line.pk].quantity,
+                "netAmount": remaining.lines[line.pk].net,
+                "vatAmount": remaining.lines[line.pk].vat,
+                "lineTotal": remaining.lines[line.pk].total,
+            }
+            for line in invoice.lines.all()
+        ]
+        return Response(CreditableOut({"total": remaining.total, "lines": lines}).data)
+
+
+class InvoicePaymentView(DocumentDetailView):
+    def post(self, request, id):
+        data = self.validated(PaymentIn)
+        payment = services.payment_record(document=self.document(id), user=request.user, **data)
+        return Response(PaymentOut(payment).data, status=status.HTTP_201_CREATED)
+
+
+class ClientListView(CompanyAPIView):
+    def get(self, request):
+        page = self.query(PageQuery)
+        clients = selectors.client_list(company=request.company, search=request.query_params.get("search"))
+        return Response(paginate(clients, page["page"], page["limit"], lambda items: ClientOut(items, many=True).data))
+
+    def post(self, request):
+        client = services.client_create(company=request.company, **self.validated(ClientIn))
+        return Response(ClientOut(client).data, status=status.HTTP_201_CREATED)
+
+
+class ClientDetailView(CompanyAPIView):
+    def get(self, request, id):
+        return Response(ClientOut(selectors.client_get(company=request.company, client_id=id)).data)
+
+    def patch(self, request, id):
+        client = selectors.client_get(company=request.company, client_id=id)
+        client = services.client_update(client=client, **self.validated(ClientIn, partial=True))
+        return Response(ClientOut(client).data)
+
+    def delete(self, request, id):
+        services.client_delete(client=selectors.client_get(company=request.company, client_id=id))
+        return Response(status=status.HTTP_204_NO_CONTENT)

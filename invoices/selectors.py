@@ -1,0 +1,134 @@
+"""Reads of documents and clients: scoped querysets, the list filters of API.md, annotations."""
+
+import django_filters
+from django.db.models import Prefetch, Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
+
+from config.errors import NotFound, RuleViolation
+from invoices.models import (
+    LIVE_CREDIT_NOTE_STATUSES,
+    AnafStatus,
+    Client,
+    Direction,
+    Document,
+    DocumentLine,
+    DocumentStatus,
+)
+from invoices.search import search_key
+
+ANAF_STATUS_TABS = (AnafStatus.UPLOADED, AnafStatus.VALIDATED, AnafStatus.REJECTED, AnafStatus.ERROR)
+DEFAULT_ORDERING = ("-issue_date", "-created_at", "-pk")
+
+
+def _credited_total():
+    """Σ of what issued credit notes take off an invoice (≤ 0): a voided note only what it used."""
+    taken = (
+        Document.objects.filter(parent_document=OuterRef("pk"), deleted_at__isnull=True)
+        .order_by()
+        .values("parent_document")
+        .annotate(
+            taken=Sum(
+                Case(
+                    When(status__in=LIVE_CREDIT_NOTE_STATUSES, then=F("total")),
+                    When(status=DocumentStatus.VOIDED, then=-(F("applied_amount") + F("refunded_amount"))),
+                    default=Value(0),
+                    output_field=DecimalField(max_digits=18, decimal_places=2),
+                )
+            )
+        )
+        .values("taken")
+    )
+    return Coalesce(Subquery(taken), Value(0), output_field=DecimalField(max_digits=18, decimal_places=2))
+
+
+def documents_of(company, *, credit_notes_only: bool = False):
+    documents = (
+        Document.objects.filter(company=company, deleted_at__isnull=True)
+        .select_related("client", "series", "parent_document")
+        .prefetch_related(Prefetch("lines", queryset=DocumentLine.objects.select_related("parent_line")))
+        .annotate(credited_total=_credited_total())
+    )
+    return documents.filter(is_credit_note=True) if credit_notes_only else documents
+
+
+def document_get(*, company, document_id, credit_notes_only: bool = False) -> Document:
+    document = documents_of(company, credit_notes_only=credit_notes_only).filter(uuid=document_id).first()
+    if document is None:
+        raise NotFound("No such document." if not credit_notes_only else "No such credit note.")
+    return document
+
+
+def document_reload(document: Document) -> Document:
+    return documents_of(document.company).get(pk=document.pk)
+
+
+class TrueFalseFilter(django_filters.TypedChoiceFilter):
+    """`true|false` only: anything else is an error, not a silently ignored filter."""
+
+    def __init__(self, **kwargs):
+        super().__init__(choices=(("true", "true"), ("false", "false")), coerce=lambda value: value == "true", **kwargs)
+
+
+class DocumentFilter(django_filters.FilterSet):
+    direction = django_filters.ChoiceFilter(choices=Direction.choices)
+    isCreditNote = TrueFalseFilter(field_name="is_credit_note")
+    status = django_filters.ChoiceFilter(
+        choices=DocumentStatus.choices + [(s.value, s.label) for s in ANAF_STATUS_TABS], method="filter_status"
+    )
+    anafStatus = django_filters.ChoiceFilter(field_name="anaf_status", choices=AnafStatus.choices)
+    # `from` is a Python keyword, so this filter is declared through the class namespace.
+    locals()["from"] = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
+    to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
+    clientId = django_filters.UUIDFilter(field_name="client__uuid")
+    parentDocumentId = django_filters.UUIDFilter(field_name="parent_document__uuid")
+    currency = django_filters.CharFilter(method="filter_currency", max_length=3)
+    search = django_filters.CharFilter(method="filter_search", max_length=200)
+    ordering = django_filters.OrderingFilter(
+        fields=(("issue_date", "issueDate"), ("number", "number"), ("total", "total"), ("created_at", "createdAt"))
+    )
+
+    class Meta:
+        model = Document
+        fields: list[str] = []
+
+    def filter_status(self, queryset, name, value):
+        if value in ANAF_STATUS_TABS:
+            return queryset.filter(anaf_status=value)
+        return queryset.filter(status=value)
+
+    def filter_currency(self, queryset, name, value):
+        return queryset.filter(currency=value.upper())
+
+    def filter_search(self, queryset, name, value):
+        return queryset.filter(search_text__contains=search_key(value))
+
+
+def document_list(*, company, params, credit_notes_only: bool = False):
+    filterset = DocumentFilter(params, queryset=documents_of(company, credit_notes_only=credit_notes_only))
+    if not filterset.is_valid():
+        details = {field: [str(message) for message in messages] for field, messages in filterset.errors.items()}
+        raise RuleViolation("Invalid query parameters.", details)
+    documents = filterset.qs
+    if not params.get("ordering"):
+        documents = documents.order_by(*DEFAULT_ORDERING)
+    else:
+        documents = documents.order_by(*documents.query.order_by, "-pk")
+    return documents
+
+
+def clients_of(company):
+    return Client.objects.filter(company=company, deleted_at__isnull=True)
+
+
+def client_get(*, company, client_id) -> Client:
+    client = clients_of(company).filter(uuid=client_id).first()
+    if client is None:
+        raise NotFound("No such client.")
+    return client
+
+
+def client_list(*, company, search: str | None = None):
+    clients = clients_of(company).order_by("name", "pk")
+    if search:
+        clients = clients.filter(name__icontains=search) | clients.filter(cui__icontains=search)
+    return clients
