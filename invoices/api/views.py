@@ -3,7 +3,7 @@
 from rest_framework import status
 from rest_framework.response import Response
 
-from config.api import CompanyAPIView, PageQuery, paginate
+from config.api import CompanyAPIView, PageQuery, flatten_errors, paginate
 from config.errors import RuleViolation
 from creditnotes import services as credit_services
 from creditnotes.api.serializers import CreditNoteIn, CreditRequestIn
@@ -31,10 +31,17 @@ class DocumentListView(CompanyAPIView):
     credit_notes_only = False
 
     def get(self, request):
-        page = self.query(PageQuery)
-        documents = selectors.document_list(
-            company=request.company, params=request.query_params, credit_notes_only=self.credit_notes_only
-        )
+        page = PageQuery(data=request.query_params)
+        problems = {} if page.is_valid() else flatten_errors(page.errors)
+        try:
+            documents = selectors.document_list(
+                company=request.company, params=request.query_params, credit_notes_only=self.credit_notes_only
+            )
+        except RuleViolation as invalid_filters:
+            problems.update(invalid_filters.details)
+        if problems:
+            raise RuleViolation("Invalid query parameters.", problems)
+        page = page.validated_data
         return Response(paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data))
 
     def post(self, request):
