@@ -45,7 +45,7 @@ class CompanyIn(StrictSerializer):
     postalCode = serializers.CharField(source="postal_code", max_length=20, allow_blank=True)
     iban = serializers.CharField(max_length=42, allow_blank=True)
     bank = serializers.CharField(max_length=100, allow_blank=True)
-    email = serializers.EmailField(allow_blank=True)
+    email = serializers.EmailField(max_length=254, allow_blank=True)
     phone = serializers.CharField(max_length=30, allow_blank=True)
     currency = serializers.CharField(max_length=3, min_length=3)
     creditNoteFormat = serializers.ChoiceField(source="credit_note_format", choices=CreditNoteFormat.choices)

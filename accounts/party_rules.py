@@ -29,7 +29,7 @@ def cif_is_valid(digits: str) -> bool:
     if not digits.isdigit() or not 2 <= len(digits) <= 10:
         return False
     body = digits[:-1].rjust(9, "0")
-    control = sum(int(d) * w for d, w in zip(body, _CIF_WEIGHTS)) * 10 % 11
+    control = sum(int(d) * w for d, w in zip(body, _CIF_WEIGHTS, strict=True)) * 10 % 11
     return (0 if control == 10 else control) == int(digits[-1])
 
 

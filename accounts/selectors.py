@@ -12,7 +12,7 @@ def acting_company(*, user, header: str | None) -> Company:
         try:
             company_uuid = uuid.UUID(header.strip())
         except ValueError:
-            raise PermissionDenied("X-Company is not a company UUID.")
+            raise PermissionDenied("X-Company is not a company UUID.") from None
         company = companies.filter(uuid=company_uuid).first()
         if company is None:
             raise PermissionDenied("You are not a member of that company.")

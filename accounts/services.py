@@ -10,8 +10,22 @@ from config.errors import Violations
 from numbering.services import series_create_defaults
 
 COMPANY_PROFILE_FIELDS = (
-    "name", "cif", "vat_code", "is_vat_payer", "registration_number", "address", "city", "county",
-    "country", "postal_code", "iban", "bank", "email", "phone", "currency", "credit_note_format",
+    "name",
+    "cif",
+    "vat_code",
+    "is_vat_payer",
+    "registration_number",
+    "address",
+    "city",
+    "county",
+    "country",
+    "postal_code",
+    "iban",
+    "bank",
+    "email",
+    "phone",
+    "currency",
+    "credit_note_format",
 )
 
 
@@ -45,7 +59,11 @@ def _iban_is_valid(iban: str) -> bool:
 
 def company_create(*, name: str, cif: str, owner=None, **profile) -> Company:
     """A company with its default series (FAC- invoices, CN- credit notes), and its owner as a member."""
-    defaults = {field.name: field.get_default() for field in Company._meta.concrete_fields if field.name in COMPANY_PROFILE_FIELDS}
+    defaults = {
+        field.name: field.get_default()
+        for field in Company._meta.concrete_fields
+        if field.name in COMPANY_PROFILE_FIELDS
+    }
     values = _clean_company({**defaults, **profile, "name": name, "cif": cif})
     with transaction.atomic():
         company = Company.objects.create(**values)

@@ -5,6 +5,7 @@ import math
 import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -22,14 +23,21 @@ def error_body(code: str, message: str, details: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "details": details or {}}}
 
 
+def _join(prefix: str, key) -> str:
+    if isinstance(key, int) or (isinstance(key, str) and key.isdigit()):
+        return f"{prefix}[{key}]"
+    if key == "non_field_errors":
+        return prefix or "non_field_errors"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
 def flatten_errors(detail, prefix: str = "") -> dict[str, list[str]]:
-    """DRF's nested errors as API.md's flat paths: {"lines": [{"quantity": [...]}]} → {"lines[0].quantity": [...]}."""
+    """DRF's nested errors as flat paths: {"lines": {0: {"quantity": [...]}}} → {"lines[0].quantity": [...]}."""
     flat: dict[str, list[str]] = {}
     if isinstance(detail, dict):
         for key, value in detail.items():
-            key = "non_field_errors" if key == "non_field_errors" and not prefix else str(key)
-            path = f"{prefix}.{key}" if prefix else key
-            flat.update(flatten_errors(value, path))
+            for path, messages in flatten_errors(value, _join(prefix, key)).items():
+                flat.setdefault(path, []).extend(messages)
     elif isinstance(detail, list) and any(isinstance(item, (dict, list)) for item in detail):
         for index, item in enumerate(detail):
             if item in ({}, []):
@@ -76,10 +84,14 @@ def exception_handler(exc, context):
         return Response(
             error_body("rate_limited", f"Too many requests; retry in {wait} s."), status=429, headers=headers
         )
-    if isinstance(exc, (exceptions.ParseError, exceptions.UnsupportedMediaType)):
+    if isinstance(exc, exceptions.ParseError):
+        return Response(error_body("malformed_request", f"The body is not valid JSON: {exc.detail}"), status=400)
+    if isinstance(exc, exceptions.UnsupportedMediaType):
         return Response(
             error_body("malformed_request", "The body must be a JSON object sent as application/json."), status=400
         )
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", "The request body is too large."), status=413)
     if isinstance(exc, exceptions.NotAcceptable):
         return Response(error_body("not_acceptable", str(exc.detail)), status=406)
     if isinstance(exc, exceptions.APIException):

@@ -48,6 +48,11 @@ class Violations:
     def add(self, field: str, message: str) -> None:
         self.details.setdefault(field, []).append(message)
 
+    def merge(self, other: "Violations") -> None:
+        for field, messages in other.details.items():
+            for message in messages:
+                self.add(field, message)
+
     def __bool__(self) -> bool:
         return bool(self.details)
 

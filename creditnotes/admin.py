@@ -17,8 +17,17 @@ class RefundInline(ReadOnlyInline):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "company", "client", "parent_document", "issue_date", "total", "applied_amount",
-                    "refunded_amount", "status"]
+    list_display = [
+        "__str__",
+        "company",
+        "client",
+        "parent_document",
+        "issue_date",
+        "total",
+        "applied_amount",
+        "refunded_amount",
+        "status",
+    ]
     list_filter = ["status", "anaf_status", "currency"]
     search_fields = ["number", "search_text", "reason"]
     list_select_related = ["company", "client", "parent_document"]

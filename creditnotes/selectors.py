@@ -9,15 +9,17 @@ def credit_note_stats(*, company) -> dict:
     notes = Document.objects.filter(company=company, is_credit_note=True, deleted_at__isnull=True)
     counts = notes.aggregate(
         total=Count("pk"),
-        **{status: Count("pk", filter=Q(status=status)) for status in
-           ("draft", "issued", "partially_applied", "applied", "voided")},
+        **{
+            status: Count("pk", filter=Q(status=status))
+            for status in ("draft", "issued", "partially_applied", "applied", "voided")
+        },
     )
     open_notes = notes.filter(status__in=[DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_APPLIED])
     outstanding = {
         row["currency"]: -(row["total"]) - row["applied"] - row["refunded"]
-        for row in open_notes.order_by().values("currency").annotate(
-            total=Sum("total"), applied=Sum("applied_amount"), refunded=Sum("refunded_amount")
-        )
+        for row in open_notes.order_by()
+        .values("currency")
+        .annotate(total=Sum("total"), applied=Sum("applied_amount"), refunded=Sum("refunded_amount"))
     }
     return {**counts, "outstanding_credit": outstanding}
 

@@ -27,7 +27,6 @@ from creditnotes.models import CreditApplication, Refund
 from invoices.calculations import VatGroup, breakdown_from_json, breakdown_to_json, summarize, tax_key
 from invoices.models import (
     ISSUED_INVOICE_STATUSES,
-    LIVE_CREDIT_NOTE_STATUSES,
     Direction,
     Document,
     DocumentLine,
@@ -64,8 +63,14 @@ OPEN_INVOICE_STATUSES = (DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_PAID)
 def _parent_lines(parent: Document) -> list[ParentLine]:
     return [
         ParentLine(
-            id=line.pk, quantity=line.quantity, unit_price=line.unit_price, discount=line.discount,
-            vat_rate=line.vat_rate, vat_category=line.vat_category, net=line.net_amount, vat=line.vat_amount,
+            id=line.pk,
+            quantity=line.quantity,
+            unit_price=line.unit_price,
+            discount=line.discount,
+            vat_rate=line.vat_rate,
+            vat_category=line.vat_category,
+            net=line.net_amount,
+            vat=line.vat_amount,
         )
         for line in parent.lines.all()
     ]
@@ -89,8 +94,13 @@ def _prior_notes(parent: Document, *, excluding: Document | None = None) -> list
                 live=True,
                 consumed_total=-note.total,
                 lines=tuple(
-                    CreditedLine(parent_line_id=line.parent_line_id, quantity=-line.quantity,
-                                 net=-line.net_amount, vat=-line.vat_amount)
+                    CreditedLine(
+                        parent_line_id=line.parent_line_id,
+                        quantity=-line.quantity,
+                        net=-line.net_amount,
+                        vat=-line.vat_amount,
+                        discount=line.discount,
+                    )
                     for line in note.lines.all()
                     if line.parent_line_id is not None
                 ),
@@ -165,7 +175,7 @@ def _requested_items(*, parent: Document, parent_lines, remaining, values: dict,
 
 def _draft_items(note: Document) -> list:
     return [
-        ByLine(parent_line_id=line.parent_line_id, quantity=-line.quantity)
+        ByLine(parent_line_id=line.parent_line_id, quantity=abs(line.quantity))
         if line.parent_line_id is not None
         else ByAmount(vat_rate=line.vat_rate, vat_category=line.vat_category, gross=-line.line_total)
         for line in note.lines.all()
@@ -186,16 +196,23 @@ def _credit_rows(parent: Document, figures: CreditFigures) -> list[tuple[dict, o
             source = by_key[credit.figures.key]
             description = f"Credit on {parent.number} at {credit.figures.vat_rate}% VAT"
             unit = "C62"
-        rows.append((
-            {
-                "description": description, "quantity": credit.quantity, "unit_of_measure": unit,
-                "unit_price": credit.unit_price, "discount": credit.discount,
-                "vat_rate": credit.figures.vat_rate, "vat_category": credit.figures.vat_category,
-                "vat_exemption_reason": source.vat_exemption_reason, "vat_exemption_code": source.vat_exemption_code,
-                "parent_line": source if isinstance(credit.item, ByLine) else None,
-            },
-            credit.figures,
-        ))
+        rows.append(
+            (
+                {
+                    "description": description,
+                    "quantity": credit.quantity,
+                    "unit_of_measure": unit,
+                    "unit_price": credit.unit_price,
+                    "discount": credit.discount,
+                    "vat_rate": credit.figures.vat_rate,
+                    "vat_category": credit.figures.vat_category,
+                    "vat_exemption_reason": source.vat_exemption_reason,
+                    "vat_exemption_code": source.vat_exemption_code,
+                    "parent_line": source if isinstance(credit.item, ByLine) else None,
+                },
+                credit.figures,
+            )
+        )
     return rows
 
 
@@ -214,16 +231,23 @@ def _standalone_rows(values: dict, violations: Violations) -> list:
         violations.add("vatRate", "A credit by amount names its VAT rate.")
         return []
     exemption = values.get("vat_exemption_reason", "")
-    category = check_vat(rate=rate, category=values.get("vat_category"), exemption=exemption, path="amount",
-                         violations=violations)
+    category = check_vat(
+        rate=rate, category=values.get("vat_category"), exemption=exemption, path="amount", violations=violations
+    )
     if abs(amount) == 0:
         violations.add("amount", "The amount to credit must be positive.")
         return []
     figures = amount_line(gross=abs(amount), vat_rate=rate, vat_category=category)
     row = {
-        "description": values.get("reason") or "Credit", "quantity": Decimal(-1), "unit_of_measure": "C62",
-        "unit_price": -figures.net, "discount": Decimal("0.00"), "vat_rate": rate, "vat_category": category,
-        "vat_exemption_reason": exemption, "vat_exemption_code": "",
+        "description": values.get("reason") or "Credit",
+        "quantity": Decimal(-1),
+        "unit_of_measure": "C62",
+        "unit_price": -figures.net,
+        "discount": Decimal("0.00"),
+        "vat_rate": rate,
+        "vat_category": category,
+        "vat_exemption_reason": exemption,
+        "vat_exemption_code": "",
     }
     return [(row, figures)]
 
@@ -235,8 +259,9 @@ def _credit_note_values(*, company, values: dict, draft: Document | None = None)
     if not (values.get("reason") or "").strip():
         violations.add("reason", "A credit note states its reason.")
     if parent is not None:
-        _check_creditable(parent, violations, "parentDocumentId")
-        violations.raise_if_any()
+        parent_problems = Violations()
+        _check_creditable(parent, parent_problems, "parentDocumentId")
+        parent_problems.raise_if_any()  # nothing else can be checked against an invoice that cannot be credited
         client = parent.client
         if values.get("client_id") not in (None, client.uuid):
             violations.add("clientId", "A credit note is for its invoice's client.")
@@ -248,26 +273,27 @@ def _credit_note_values(*, company, values: dict, draft: Document | None = None)
             currency=currency, exchange_rate=parent.exchange_rate if rate is None else rate, violations=violations
         )
         parent_lines, remaining = remaining_of(parent, excluding=draft)
+        item_problems = Violations()
         items = values.get("items")
         if items is None:
             items = _requested_items(
-                parent=parent, parent_lines=parent_lines, remaining=remaining, values=values, violations=violations
+                parent=parent, parent_lines=parent_lines, remaining=remaining, values=values, violations=item_problems
             )
-        figures = credit_figures(parent_lines=parent_lines, remaining=remaining, items=items) if not violations else None
-        if figures is not None:
-            for field, messages in figures.violations.details.items():
-                for message in messages:
-                    violations.add(field, message)
+        rows, totals = [], summarize([])
+        if not item_problems:
+            figures = credit_figures(parent_lines=parent_lines, remaining=remaining, items=items)
+            item_problems = figures.violations
             rows, totals = _credit_rows(parent, figures), figures.totals
-        else:
-            rows, totals = [], summarize([])
+        violations.merge(item_problems)
         issue_date = values.get("issue_date")
         if issue_date and issue_date < parent.issue_date:
             violations.add("issueDate", f"A credit note cannot predate its invoice ({parent.issue_date}).")
     else:
         client = resolve_client(company=company, client_id=values.get("client_id"), violations=violations)
         currency = values.get("currency") or company.currency
-        exchange_rate = check_currency(currency=currency, exchange_rate=values.get("exchange_rate"), violations=violations)
+        exchange_rate = check_currency(
+            currency=currency, exchange_rate=values.get("exchange_rate"), violations=violations
+        )
         rows = _standalone_rows(values, violations)
         totals = summarize([figures for _, figures in rows])
     series = resolve_series(
@@ -301,7 +327,9 @@ def resolve_parent(*, company, parent_id: uuid.UUID | None) -> Document | None:
     return parent
 
 
-def credit_note_create(*, company, user=None, parent: Document | None = None, issue: bool = False, **values) -> Document:
+def credit_note_create(
+    *, company, user=None, parent: Document | None = None, issue: bool = False, **values
+) -> Document:
     """A credit note, from `parent` (or `parent_id`) or standalone; issued at once with `issue`."""
     with transaction.atomic():
         parent = parent or resolve_parent(company=company, parent_id=values.pop("parent_id", None))
@@ -348,22 +376,42 @@ def invoice_credit(*, invoice: Document, user=None, reason: str | None = None, *
 
 def credit_note_draft_values(note: Document) -> dict:
     values = {
-        "client_id": note.client.uuid, "series_id": note.series.uuid, "currency": note.currency,
-        "exchange_rate": note.exchange_rate, "issue_date": note.issue_date, "due_date": note.due_date,
-        "reason": note.reason, "notes": note.notes, "internal_notes": note.internal_notes,
+        "client_id": note.client.uuid,
+        "series_id": note.series.uuid,
+        "currency": note.currency,
+        "exchange_rate": note.exchange_rate,
+        "issue_date": note.issue_date,
+        "due_date": note.due_date,
+        "reason": note.reason,
+        "notes": note.notes,
+        "internal_notes": note.internal_notes,
         "auto_apply": note.auto_apply,
     }
+    lines = list(note.lines.all())
     if note.parent_document_id is not None:
         values["items"] = _draft_items(note)
+    elif len(lines) == 1 and lines[0].fixed_vat:
+        # A credit by amount stays one: its VAT is amount − net, which re-pricing the line would lose.
+        values.update(
+            amount=-lines[0].line_total,
+            vat_rate=lines[0].vat_rate,
+            vat_category=lines[0].vat_category,
+            vat_exemption_reason=lines[0].vat_exemption_reason,
+        )
     else:
         values["lines"] = [
             {
-                "description": line.description, "quantity": -line.quantity, "unit_of_measure": line.unit_of_measure,
-                "unit_price": line.unit_price, "discount": line.discount, "vat_rate": line.vat_rate,
-                "vat_category": line.vat_category, "vat_exemption_reason": line.vat_exemption_reason,
+                "description": line.description,
+                "quantity": -line.quantity,
+                "unit_of_measure": line.unit_of_measure,
+                "unit_price": line.unit_price,
+                "discount": line.discount,
+                "vat_rate": line.vat_rate,
+                "vat_category": line.vat_category,
+                "vat_exemption_reason": line.vat_exemption_reason,
                 "vat_exemption_code": line.vat_exemption_code,
             }
-            for line in note.lines.all()
+            for line in lines
         ]
     return values
 
@@ -376,17 +424,18 @@ def credit_note_update(*, document: Document, changes: dict, replace: bool = Fal
         if "parent_id" in changes and changes["parent_id"] != getattr(note.parent_document, "uuid", None):
             raise RuleViolation.on("parentDocumentId", "A draft keeps its invoice; create a new credit note instead.")
         changes = {key: value for key, value in changes.items() if key != "parent_id"}
-        current = credit_note_draft_values(note)
         if replace:
             values = changes
         else:
-            values = {**current, **changes}
+            values = {**credit_note_draft_values(note), **changes}
             if "lines" in changes or "amount" in changes:
+                # What to credit is replaced as a whole: new lines drop the old amount and vice versa.
                 values.pop("items", None)
-                if "amount" in changes:
-                    values.pop("lines", None)
+                values.pop("amount" if "lines" in changes else "lines", None)
         parent = locked.get(note.parent_document_id)
-        fields, rows, totals = _credit_note_values(company=note.company, values={**values, "parent": parent}, draft=note)
+        fields, rows, totals = _credit_note_values(
+            company=note.company, values={**values, "parent": parent}, draft=note
+        )
         for field, value in fields.items():
             setattr(note, field, value)
         refresh_search_text(note)
@@ -433,7 +482,9 @@ def _recompute_under_lock(note: Document, parent: Document) -> None:
     for line, credit in zip(lines, figures.lines, strict=True):
         line.quantity, line.unit_price, line.discount = credit.quantity, credit.unit_price, credit.discount
         line.net_amount, line.vat_amount, line.line_total = credit.figures.net, credit.figures.vat, credit.figures.total
-    DocumentLine.objects.bulk_update(lines, ["quantity", "unit_price", "discount", "net_amount", "vat_amount", "line_total"])
+    DocumentLine.objects.bulk_update(
+        lines, ["quantity", "unit_price", "discount", "net_amount", "vat_amount", "line_total"]
+    )
     totals = figures.totals
     note.subtotal, note.vat_total, note.total = totals.subtotal, totals.vat_total, totals.total
     note.vat_breakdown = breakdown_to_json(totals.breakdown)
@@ -480,7 +531,9 @@ def credit_note_apply(
         if invoice.is_credit_note:
             violations.add("invoiceId", "Credit is applied to invoices, not to credit notes.")
         elif invoice.status not in OPEN_INVOICE_STATUSES:
-            violations.add("invoiceId", f"The invoice must be issued with a balance outstanding; it is {invoice.status}.")
+            violations.add(
+                "invoiceId", f"The invoice must be issued with a balance outstanding; it is {invoice.status}."
+            )
         elif invoice.client_id != note.client_id:
             violations.add("invoiceId", "The invoice is for another client.")
         elif invoice.currency != note.currency:
@@ -500,8 +553,12 @@ def credit_note_apply(
 
 
 def credit_note_refund(
-    *, document: Document, amount: Decimal | None = None, method: str = PaymentMethod.BANK_TRANSFER,
-    reference: str = "", user=None,
+    *,
+    document: Document,
+    amount: Decimal | None = None,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    user=None,
 ) -> Refund:
     with transaction.atomic():
         note = lock_documents(document)[document.pk]
@@ -513,7 +570,9 @@ def credit_note_refund(
             raise RuleViolation.on("amount", "The amount to refund must be positive.")
         if amount > note.remaining_credit:
             raise RuleViolation.on("amount", f"Cannot refund more than the remaining credit {note.remaining_credit}.")
-        refund = Refund.objects.create(credit_note=note, amount=amount, method=method, reference=reference, created_by=user)
+        refund = Refund.objects.create(
+            credit_note=note, amount=amount, method=method, reference=reference, created_by=user
+        )
         note.refunded_amount += amount
         settle_note_status(note)
         note.save(update_fields=["refunded_amount", "status", "updated_at"])
@@ -524,8 +583,12 @@ def credit_note_void(*, document: Document) -> Document:
     """Cancels the remaining credit; what was applied or refunded stays in effect. Never undone."""
     with transaction.atomic():
         note = lock_documents(document, document.parent_document)[document.pk]
+        if not note.is_credit_note:
+            raise InvalidState("Only credit notes are voided; an invoice is corrected by a credit note.")
         if note.status not in (DocumentStatus.DRAFT, *OPEN_NOTE_STATUSES):
-            raise InvalidState(f"Only draft, issued or partially applied notes can be voided; this one is {note.status}.")
+            raise InvalidState(
+                f"Only draft, issued or partially applied notes can be voided; this one is {note.status}."
+            )
         note.status = DocumentStatus.VOIDED
         note.save(update_fields=["status", "updated_at"])
         return note

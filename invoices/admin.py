@@ -29,8 +29,19 @@ class ReadOnlyInline(admin.TabularInline):
 
 class LineInline(ReadOnlyInline):
     model = DocumentLine
-    fields = ["position", "description", "quantity", "unit_of_measure", "unit_price", "discount", "vat_rate",
-              "vat_category", "net_amount", "vat_amount", "line_total"]
+    fields = [
+        "position",
+        "description",
+        "quantity",
+        "unit_of_measure",
+        "unit_price",
+        "discount",
+        "vat_rate",
+        "vat_category",
+        "net_amount",
+        "vat_amount",
+        "line_total",
+    ]
 
 
 class PaymentInline(ReadOnlyInline):

@@ -138,11 +138,14 @@ class Document(models.Model):
                 condition=Q(number__isnull=False),
                 name="document_unique_number_per_series",
             ),
+            # Only the totals' signs mirror each other: an invoice with a rebate at another rate may have a
+            # negative VAT total, and its full credit is its exact negation.
             models.CheckConstraint(
-                condition=Q(is_credit_note=False) | Q(subtotal__lte=0, vat_total__lte=0, total__lte=0),
-                name="credit_note_totals_not_positive",
+                condition=Q(is_credit_note=False) | Q(total__lte=0), name="credit_note_total_not_positive"
             ),
-            models.CheckConstraint(condition=Q(is_credit_note=True) | Q(total__gte=0), name="invoice_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(is_credit_note=True) | Q(total__gte=0), name="invoice_total_not_negative"
+            ),
             models.CheckConstraint(
                 condition=Q(amount_paid__gte=0, applied_amount__gte=0, refunded_amount__gte=0),
                 name="document_settlements_not_negative",
@@ -223,6 +226,9 @@ class DocumentLine(models.Model):
     net_amount = models.DecimalField(**MONEY)
     vat_amount = models.DecimalField(**MONEY)
     line_total = models.DecimalField(**MONEY)
+    fixed_vat = models.BooleanField(
+        default=False, help_text="A credit by gross amount: its VAT is amount − net, not the rate × its net."
+    )
     parent_line = models.ForeignKey(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="credit_lines"
     )

@@ -1,7 +1,7 @@
 """Reads of documents and clients: scoped querysets, the list filters of API.md, annotations."""
 
 import django_filters
-from django.db.models import Prefetch, Case, DecimalField, F, OuterRef, Subquery, Sum, Value, When
+from django.db.models import Case, DecimalField, F, OuterRef, Prefetch, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from config.errors import NotFound, RuleViolation

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.party_rules import clean_party
+from accounts.party_rules import CURRENCIES, clean_party
 from config.errors import InvalidState, RuleViolation, Violations
 from invoices.calculations import ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
 from invoices.models import (
@@ -31,8 +31,19 @@ CATEGORIES_NEEDING_EXEMPTION = ("E", "AE", "K", "G", "O")
 UNIT_CODE = re.compile(r"^[A-Z0-9]{1,3}$")
 MAX_AMOUNT = Decimal("999999999999.99")
 CLIENT_FIELDS = (
-    "type", "name", "cui", "vat_code", "registration_number", "is_vat_payer", "address", "city",
-    "county", "country", "postal_code", "email", "phone",
+    "type",
+    "name",
+    "cui",
+    "vat_code",
+    "registration_number",
+    "is_vat_payer",
+    "address",
+    "city",
+    "county",
+    "country",
+    "postal_code",
+    "email",
+    "phone",
 )
 
 
@@ -55,7 +66,9 @@ def _clean_client(values: dict) -> dict:
 
 
 def client_create(*, company, **fields) -> Client:
-    defaults = {field.name: field.get_default() for field in Client._meta.concrete_fields if field.name in CLIENT_FIELDS}
+    defaults = {
+        field.name: field.get_default() for field in Client._meta.concrete_fields if field.name in CLIENT_FIELDS
+    }
     return Client.objects.create(company=company, **_clean_client({**defaults, **fields}))
 
 
@@ -87,7 +100,7 @@ def client_snapshot(client: Client) -> dict:
 def lock_documents(*documents: Document | None) -> dict[int, Document]:
     """Locks the given documents in primary-key order (one order everywhere: no deadlocks)."""
     pks = sorted({document.pk for document in documents if document is not None})
-    locked = Document.objects.select_for_update().filter(pk__in=pks).order_by("pk")
+    locked = Document.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
     return {document.pk: document for document in locked}
 
 
@@ -120,6 +133,8 @@ def resolve_series(*, company, series_id: uuid.UUID | None, kind: str, violation
 
 def check_currency(*, currency: str, exchange_rate: Decimal | None, violations: Violations) -> Decimal:
     """The exchange rate to store: 1 for RON, the given one (required) otherwise."""
+    if currency not in CURRENCIES:
+        violations.add("currency", "Not an ISO 4217 currency code.")
     if currency == RON:
         if exchange_rate is not None and exchange_rate != 1:
             violations.add("exchangeRate", "A RON document has an exchange rate of 1.")
@@ -142,7 +157,9 @@ def check_vat(*, rate: Decimal, category: str | None, exemption: str, path: str,
     if category is None:
         if rate > 0:
             return "S"
-        violations.add(f"{path}.vatCategory", f"A 0% line names its VAT category: one of {', '.join(VAT_CATEGORIES[1:])}.")
+        violations.add(
+            f"{path}.vatCategory", f"A 0% line names its VAT category: one of {', '.join(VAT_CATEGORIES[1:])}."
+        )
         return "Z"
     if category not in VAT_CATEGORIES:
         violations.add(f"{path}.vatCategory", f"One of {', '.join(VAT_CATEGORIES)}.")
@@ -151,7 +168,9 @@ def check_vat(*, rate: Decimal, category: str | None, exemption: str, path: str,
     elif category != "S" and rate != 0:
         violations.add(f"{path}.vatRate", f"Category {category} has a 0% rate.")
     elif category in CATEGORIES_NEEDING_EXEMPTION and not exemption:
-        violations.add(f"{path}.vatExemptionReason", f"Category {category} needs an exemption reason (text or VATEX code).")
+        violations.add(
+            f"{path}.vatExemptionReason", f"Category {category} needs an exemption reason (text or VATEX code)."
+        )
     return category
 
 
@@ -179,12 +198,23 @@ def price_lines(lines: list[dict], violations: Violations, *, sign: int = 1) -> 
             violations.add(f"{path}.discount", "The discount cannot exceed quantity × unit price.")
         exemption = line.get("vat_exemption_reason", "") or line.get("vat_exemption_code", "")
         category = check_vat(
-            rate=line["vat_rate"], category=line.get("vat_category"), exemption=exemption, path=path, violations=violations
+            rate=line["vat_rate"],
+            category=line.get("vat_category"),
+            exemption=exemption,
+            path=path,
+            violations=violations,
         )
         figures = price_line(
-            quantity=quantity, unit_price=line["unit_price"], discount=discount,
-            vat_rate=line["vat_rate"], vat_category=category,
+            quantity=quantity,
+            unit_price=line["unit_price"],
+            discount=discount,
+            vat_rate=line["vat_rate"],
+            vat_category=category,
         )
+        # Lines that cancel each other out would pass the document bound and still overflow their own columns.
+        if abs(figures.total) > MAX_AMOUNT:
+            violations.add(f"{path}.quantity", f"The line total cannot exceed {MAX_AMOUNT}.")
+            continue
         row = {
             "description": line["description"],
             "quantity": quantity,
@@ -206,8 +236,13 @@ def write_lines(document: Document, priced: list[tuple[dict, LineFigures]], tota
     document.lines.all().delete()
     DocumentLine.objects.bulk_create(
         DocumentLine(
-            document=document, position=position, net_amount=figures.net, vat_amount=figures.vat,
-            line_total=figures.total, **row,
+            document=document,
+            position=position,
+            net_amount=figures.net,
+            vat_amount=figures.vat,
+            line_total=figures.total,
+            fixed_vat=figures.fixed_vat,
+            **row,
         )
         for position, (row, figures) in enumerate(priced, start=1)
     )
@@ -315,9 +350,14 @@ def invoice_draft_values(document: Document) -> dict:
         "internal_notes": document.internal_notes,
         "lines": [
             {
-                "description": line.description, "quantity": line.quantity, "unit_of_measure": line.unit_of_measure,
-                "unit_price": line.unit_price, "discount": line.discount, "vat_rate": line.vat_rate,
-                "vat_category": line.vat_category, "vat_exemption_reason": line.vat_exemption_reason,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_of_measure": line.unit_of_measure,
+                "unit_price": line.unit_price,
+                "discount": line.discount,
+                "vat_rate": line.vat_rate,
+                "vat_category": line.vat_category,
+                "vat_exemption_reason": line.vat_exemption_reason,
                 "vat_exemption_code": line.vat_exemption_code,
             }
             for line in document.lines.all()
@@ -359,8 +399,13 @@ def invoice_issue(*, document: Document) -> Document:
 
 
 def payment_record(
-    *, document: Document, amount: Decimal, date: datetime.date | None = None,
-    method: str = PaymentMethod.BANK_TRANSFER, reference: str = "", user=None,
+    *,
+    document: Document,
+    amount: Decimal,
+    date: datetime.date | None = None,
+    method: str = PaymentMethod.BANK_TRANSFER,
+    reference: str = "",
+    user=None,
 ) -> Payment:
     with transaction.atomic():
         invoice = lock_documents(document)[document.pk]
@@ -373,8 +418,12 @@ def payment_record(
         if amount > invoice.outstanding:
             raise RuleViolation.on("amount", f"Cannot pay more than the outstanding {invoice.outstanding}.")
         payment = Payment.objects.create(
-            document=invoice, amount=amount, date=date or today_in_romania(), method=method,
-            reference=reference, created_by=user,
+            document=invoice,
+            amount=amount,
+            date=date or today_in_romania(),
+            method=method,
+            reference=reference,
+            created_by=user,
         )
         invoice.amount_paid += amount
         settle_invoice_status(invoice)

@@ -31,7 +31,9 @@ def allocate(*, series: Series, issue_date: datetime.date) -> str:
     assert transaction.get_connection().in_atomic_block, "allocate() runs inside the issuing transaction"
     locked = Series.objects.select_for_update().get(pk=series.pk)
     if locked.yearly:
-        if locked.year is None or issue_date.year > locked.year:
+        if locked.year is None:
+            locked.year = issue_date.year  # a new series starts where it was set to (a migration from elsewhere)
+        elif issue_date.year > locked.year:
             locked.year, locked.next_number = issue_date.year, 1
         elif issue_date.year < locked.year:
             # Restarting an earlier year would hand out numbers that already exist.
@@ -109,8 +111,8 @@ def series_update(*, series: Series, **changes) -> Series:
             violations.add("name", "A series with this name exists already.")
         if "next_number" in changes and changes["next_number"] < locked.next_number:
             violations.add(
-                "nextNumber", f"The next number can only move forward (it is {locked.next_number}); "
-                "going back would reuse numbers."
+                "nextNumber",
+                f"The next number can only move forward (it is {locked.next_number}); going back would reuse numbers.",
             )
         violations.raise_if_any()
         if changes.get("is_default"):

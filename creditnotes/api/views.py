@@ -8,7 +8,13 @@ from config.fields import EmptyIn
 from creditnotes import selectors, services
 from creditnotes.api.serializers import ApplicationOut, ApplyIn, CreditNoteIn, RefundIn, RefundOut, StatsOut
 from invoices.api.serializers import DocumentOut
-from invoices.api.views import DocumentDetailView, DocumentIssueView, DocumentListView, render_document
+from invoices.api.views import (
+    DocumentDetailView,
+    DocumentInPathView,
+    DocumentIssueView,
+    DocumentListView,
+    render_document,
+)
 from invoices.selectors import document_reload
 
 
@@ -21,6 +27,10 @@ class CreditNoteDetailView(DocumentDetailView):
 
 
 class CreditNoteIssueView(DocumentIssueView):
+    credit_notes_only = True
+
+
+class CreditNoteInPathView(DocumentInPathView):
     credit_notes_only = True
 
 
@@ -37,18 +47,20 @@ class CreditNoteStatsView(CompanyAPIView):
         return Response(StatsOut(selectors.credit_note_stats(company=request.company)).data)
 
 
-class CreditNoteApplyView(CreditNoteDetailView):
+class CreditNoteApplyView(CreditNoteInPathView):
     def post(self, request, id):
         data = self.validated(ApplyIn)
         application = services.credit_note_apply(document=self.document(id), user=request.user, **data)
-        return Response({
-            "application": ApplicationOut(application).data,
-            "creditNote": render_document(application.credit_note),
-            "invoice": render_document(application.invoice),
-        })
+        return Response(
+            {
+                "application": ApplicationOut(application).data,
+                "creditNote": render_document(application.credit_note),
+                "invoice": render_document(application.invoice),
+            }
+        )
 
 
-class CreditNoteApplicationsView(CreditNoteDetailView):
+class CreditNoteApplicationsView(CreditNoteInPathView):
     def get(self, request, id):
         page = self.query(PageQuery)
         applications = selectors.applications_of(self.document(id))
@@ -57,13 +69,13 @@ class CreditNoteApplicationsView(CreditNoteDetailView):
         )
 
 
-class CreditNoteRefundView(CreditNoteDetailView):
+class CreditNoteRefundView(CreditNoteInPathView):
     def post(self, request, id):
         refund = services.credit_note_refund(document=self.document(id), user=request.user, **self.validated(RefundIn))
         return Response(RefundOut(refund).data, status=status.HTTP_201_CREATED)
 
 
-class CreditNoteVoidView(CreditNoteDetailView):
+class CreditNoteVoidView(CreditNoteInPathView):
     def post(self, request, id):
         self.validated(EmptyIn)
         return Response(render_document(services.credit_note_void(document=self.document(id))))

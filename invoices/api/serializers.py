@@ -1,7 +1,8 @@
 from rest_framework import serializers
 
+from config.api import PageQuery
 from config.fields import ExchangeRate, Money, Quantity, Rate, StrictSerializer
-from invoices.models import ClientType, Document, PaymentMethod
+from invoices.models import ClientType, PaymentMethod
 
 VAT_CATEGORY_CHOICES = ("S", "Z", "E", "AE", "K", "G", "O")
 
@@ -119,10 +120,19 @@ class DocumentOut(serializers.Serializer):
         if document.client_snapshot:
             snapshot = document.client_snapshot
             for api_name, field in (
-                ("type", "type"), ("name", "name"), ("cui", "cui"), ("vatCode", "vat_code"),
-                ("registrationNumber", "registration_number"), ("isVatPayer", "is_vat_payer"),
-                ("address", "address"), ("city", "city"), ("county", "county"), ("country", "country"),
-                ("postalCode", "postal_code"), ("email", "email"), ("phone", "phone"),
+                ("type", "type"),
+                ("name", "name"),
+                ("cui", "cui"),
+                ("vatCode", "vat_code"),
+                ("registrationNumber", "registration_number"),
+                ("isVatPayer", "is_vat_payer"),
+                ("address", "address"),
+                ("city", "city"),
+                ("county", "county"),
+                ("country", "country"),
+                ("postalCode", "postal_code"),
+                ("email", "email"),
+                ("phone", "phone"),
             ):
                 if field in snapshot:
                     live[api_name] = snapshot[field]
@@ -133,7 +143,9 @@ class DocumentOut(serializers.Serializer):
         if parent is None:
             return None
         return {
-            "id": str(parent.uuid), "uuid": str(parent.uuid), "number": parent.number,
+            "id": str(parent.uuid),
+            "uuid": str(parent.uuid),
+            "number": parent.number,
             "issueDate": parent.issue_date.isoformat() if parent.issue_date else None,
             "total": Money().to_representation(parent.total),
         }
@@ -200,7 +212,9 @@ class LineIn(StrictSerializer):
     vatExemptionReason = serializers.CharField(
         source="vat_exemption_reason", max_length=300, required=False, allow_blank=True
     )
-    vatExemptionCode = serializers.CharField(source="vat_exemption_code", max_length=30, required=False, allow_blank=True)
+    vatExemptionCode = serializers.CharField(
+        source="vat_exemption_code", max_length=30, required=False, allow_blank=True
+    )
 
 
 class DocumentKindIn(serializers.Serializer):
@@ -243,6 +257,10 @@ class PaymentIn(StrictSerializer):
     date = serializers.DateField(required=False)
     method = serializers.ChoiceField(choices=PaymentMethod.choices, required=False)
     reference = serializers.CharField(max_length=100, required=False, allow_blank=True)
+
+
+class ClientQuery(PageQuery):
+    search = serializers.CharField(max_length=200, required=False)
 
 
 class ClientIn(StrictSerializer):

@@ -11,6 +11,7 @@ from invoices import selectors, services
 from invoices.api.serializers import (
     ClientIn,
     ClientOut,
+    ClientQuery,
     CreditableOut,
     DocumentKindIn,
     DocumentOut,
@@ -42,7 +43,9 @@ class DocumentListView(CompanyAPIView):
         if problems:
             raise RuleViolation("Invalid query parameters.", problems)
         page = page.validated_data
-        return Response(paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data))
+        return Response(
+            paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data)
+        )
 
     def post(self, request):
         kind = self.validated(DocumentKindIn, data={"isCreditNote": self.body().get("isCreditNote", False)})
@@ -57,7 +60,9 @@ class DocumentListView(CompanyAPIView):
         return Response(render_document(document), status=status.HTTP_201_CREATED)
 
 
-class DocumentDetailView(CompanyAPIView):
+class DocumentInPathView(CompanyAPIView):
+    """A view about the document named in the path; each subclass answers only its own methods."""
+
     credit_notes_only = False
 
     def document(self, document_id):
@@ -65,6 +70,8 @@ class DocumentDetailView(CompanyAPIView):
             company=self.request.company, document_id=document_id, credit_notes_only=self.credit_notes_only
         )
 
+
+class DocumentDetailView(DocumentInPathView):
     def get(self, request, id):
         return Response(DocumentOut(self.document(id)).data)
 
@@ -90,14 +97,14 @@ class DocumentDetailView(CompanyAPIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class DocumentIssueView(DocumentDetailView):
+class DocumentIssueView(DocumentInPathView):
     def post(self, request, id):
         data = self.validated(IssueIn)
         document = credit_services.document_issue(document=self.document(id), user=request.user, **data)
         return Response(render_document(document))
 
 
-class InvoiceCreditView(DocumentDetailView):
+class InvoiceCreditView(DocumentInPathView):
     def post(self, request, id):
         invoice = self.document(id)
         data = self.validated(CreditRequestIn)
@@ -105,7 +112,7 @@ class InvoiceCreditView(DocumentDetailView):
         return Response(render_document(note), status=status.HTTP_201_CREATED)
 
 
-class InvoiceCreditableView(DocumentDetailView):
+class InvoiceCreditableView(DocumentInPathView):
     def get(self, request, id):
         invoice, remaining = credit_services.invoice_creditable(invoice=self.document(id))
         lines = [
@@ -121,7 +128,7 @@ class InvoiceCreditableView(DocumentDetailView):
         return Response(CreditableOut({"total": remaining.total, "lines": lines}).data)
 
 
-class InvoicePaymentView(DocumentDetailView):
+class InvoicePaymentView(DocumentInPathView):
     def post(self, request, id):
         data = self.validated(PaymentIn)
         payment = services.payment_record(document=self.document(id), user=request.user, **data)
@@ -130,9 +137,11 @@ class InvoicePaymentView(DocumentDetailView):
 
 class ClientListView(CompanyAPIView):
     def get(self, request):
-        page = self.query(PageQuery)
-        clients = selectors.client_list(company=request.company, search=request.query_params.get("search"))
-        return Response(paginate(clients, page["page"], page["limit"], lambda items: ClientOut(items, many=True).data))
+        query = self.query(ClientQuery)
+        clients = selectors.client_list(company=request.company, search=query.get("search"))
+        return Response(
+            paginate(clients, query["page"], query["limit"], lambda items: ClientOut(items, many=True).data)
+        )
 
     def post(self, request):
         client = services.client_create(company=request.company, **self.validated(ClientIn))

@@ -27,8 +27,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         profile_options = (
-            "vat_code", "registration_number", "address", "city", "county", "country", "postal_code",
-            "iban", "bank", "email", "credit_note_format",
+            "vat_code",
+            "registration_number",
+            "address",
+            "city",
+            "county",
+            "country",
+            "postal_code",
+            "iban",
+            "bank",
+            "email",
+            "credit_note_format",
         )
         profile = {key: options[key] for key in profile_options if options.get(key) is not None}
         profile["currency"] = options["currency"]
@@ -38,6 +47,6 @@ class Command(BaseCommand):
             company = company_create(name=options["name"], cif=options["cif"], owner=owner, **profile)
         except ApplicationError as error:
             problems = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in error.details.items())
-            raise CommandError(problems or error.message)
+            raise CommandError(problems or error.message) from error
         self.stdout.write(f"Created {company.name} with series FAC- and CN-.")
         self.stdout.write(str(company.uuid))
