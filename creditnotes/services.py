@@ -439,7 +439,10 @@ def credit_note_update(*, document: Document, changes: dict, replace: bool = Fal
         for field, value in fields.items():
             setattr(note, field, value)
         refresh_search_text(note)
-        write_lines(note, rows, totals)
+        if replace or "lines" in changes or "amount" in changes:
+            write_lines(note, rows, totals)
+        else:
+            note.save()  # the lines keep their ids; a note on an invoice is re-derived at issue anyway
         return note
 
 

@@ -377,7 +377,10 @@ def invoice_update(*, document: Document, changes: dict, replace: bool = False) 
         for field, value in fields.items():
             setattr(locked, field, value)
         refresh_search_text(locked)
-        write_lines(locked, priced)
+        if replace or "lines" in changes:
+            write_lines(locked, priced)
+        else:
+            locked.save()  # the lines, their ids and the totals stay as they are
         return locked
 
 
