@@ -120,6 +120,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+try:  # whitenoise serves from here once collectstatic ran, and warns at every start while it does not exist
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+except OSError:
+    pass  # a read-only deployment has collected its files at build time
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # No manifest: `gunicorn config.wsgi` must serve the admin without a collectstatic step first.

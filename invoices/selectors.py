@@ -17,7 +17,9 @@ from invoices.models import (
 from invoices.search import search_key
 
 ANAF_STATUS_TABS = (AnafStatus.UPLOADED, AnafStatus.VALIDATED, AnafStatus.REJECTED, AnafStatus.ERROR)
-DEFAULT_ORDERING = ("-issue_date", "-created_at", "-pk")
+# Drafts (no issue date yet) first, as PostgreSQL orders NULLs in a descending index; said explicitly so
+# that SQLite agrees.
+DEFAULT_ORDERING = (F("issue_date").desc(nulls_first=True), "-created_at", "-pk")
 
 
 def _credited_total():
