@@ -39,11 +39,7 @@ beat: install
 	$(BIN)/celery -A config beat --loglevel INFO
 
 check-test-database: install
-	@$(BIN)/python -c 'import sys, dj_database_url, psycopg; \
-	db = dj_database_url.parse(sys.argv[1]); \
-	ok = db["ENGINE"].endswith("postgresql") or sys.exit("make test needs PostgreSQL; DATABASE_URL is " + sys.argv[1]); \
-	psycopg.connect(host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, user=db["USER"] or "postgres", password=db["PASSWORD"] or None, dbname="postgres", connect_timeout=5).close()' \
-	"$(TEST_DATABASE_URL)" || { echo "PostgreSQL is not reachable at $(TEST_DATABASE_URL); start it (see README) and run make test again." >&2; exit 1; }
+	@$(BIN)/python tests/check_database.py "$(TEST_DATABASE_URL)"
 
 test: check-test-database
 	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest $(PYTEST_ARGS)
