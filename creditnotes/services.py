@@ -40,6 +40,7 @@ from invoices.services import (
     check_vat,
     invoice_issue,
     invoice_update,
+    line_as_input,
     lock_documents,
     price_lines,
     refresh_search_text,
@@ -399,20 +400,7 @@ def credit_note_draft_values(note: Document) -> dict:
             vat_exemption_reason=lines[0].vat_exemption_reason,
         )
     else:
-        values["lines"] = [
-            {
-                "description": line.description,
-                "quantity": -line.quantity,
-                "unit_of_measure": line.unit_of_measure,
-                "unit_price": line.unit_price,
-                "discount": line.discount,
-                "vat_rate": line.vat_rate,
-                "vat_category": line.vat_category,
-                "vat_exemption_reason": line.vat_exemption_reason,
-                "vat_exemption_code": line.vat_exemption_code,
-            }
-            for line in lines
-        ]
+        values["lines"] = [line_as_input(line, sign=-1) for line in lines]
     return values
 
 

@@ -337,6 +337,21 @@ def invoice_create(*, company, user=None, issue: bool = False, **values) -> Docu
         return document
 
 
+def line_as_input(line: DocumentLine, *, sign: int = 1) -> dict:
+    """A stored line as the create body's line it came from (`sign` −1 turns a credit line back)."""
+    return {
+        "description": line.description,
+        "quantity": sign * line.quantity,
+        "unit_of_measure": line.unit_of_measure,
+        "unit_price": line.unit_price,
+        "discount": line.discount,
+        "vat_rate": line.vat_rate,
+        "vat_category": line.vat_category,
+        "vat_exemption_reason": line.vat_exemption_reason,
+        "vat_exemption_code": line.vat_exemption_code,
+    }
+
+
 def invoice_draft_values(document: Document) -> dict:
     """The draft as the create body it came from, for PATCH to merge into."""
     return {
@@ -348,20 +363,7 @@ def invoice_draft_values(document: Document) -> dict:
         "due_date": document.due_date,
         "notes": document.notes,
         "internal_notes": document.internal_notes,
-        "lines": [
-            {
-                "description": line.description,
-                "quantity": line.quantity,
-                "unit_of_measure": line.unit_of_measure,
-                "unit_price": line.unit_price,
-                "discount": line.discount,
-                "vat_rate": line.vat_rate,
-                "vat_category": line.vat_category,
-                "vat_exemption_reason": line.vat_exemption_reason,
-                "vat_exemption_code": line.vat_exemption_code,
-            }
-            for line in document.lines.all()
-        ],
+        "lines": [line_as_input(line) for line in document.lines.all()],
     }
 
 

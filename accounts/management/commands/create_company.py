@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.services import company_create, user_get_or_create
+from accounts.services import COMPANY_PROFILE_FIELDS, company_create, user_get_or_create
 from config.errors import ApplicationError
 
 
@@ -26,20 +26,12 @@ class Command(BaseCommand):
         parser.add_argument("--credit-note-format", choices=["credit_note", "storno_invoice"])
 
     def handle(self, *args, **options):
-        profile_options = (
-            "vat_code",
-            "registration_number",
-            "address",
-            "city",
-            "county",
-            "country",
-            "postal_code",
-            "iban",
-            "bank",
-            "email",
-            "credit_note_format",
-        )
-        profile = {key: options[key] for key in profile_options if options.get(key) is not None}
+        passed_apart = ("name", "cif", "is_vat_payer")
+        profile = {
+            field: options[field]
+            for field in COMPANY_PROFILE_FIELDS
+            if field not in passed_apart and options.get(field) is not None
+        }
         profile["currency"] = options["currency"]
         profile["is_vat_payer"] = not options["not_vat_payer"]
         owner = user_get_or_create(username=options["owner"]) if options.get("owner") else None
