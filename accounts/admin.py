@@ -12,10 +12,18 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Company)
 class CompanyAdmin(admin.ModelAdmin):
+    """Members are managed here; the profile goes through `create_company` and PATCH /api/v1/company,
+    which check the CIF, county and IBAN rules that a plain form would skip."""
+
     list_display = ["name", "cif", "vat_code", "county", "currency", "credit_note_format"]
     search_fields = ["name", "cif"]
-    readonly_fields = ["uuid", "created_at", "updated_at"]
     inlines = [MembershipInline]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in Company._meta.concrete_fields]
+
+    def has_add_permission(self, request):
+        return False
 
 
 @admin.register(ApiToken)

@@ -1,10 +1,11 @@
 """Serializer fields and base classes for API.md's conventions (money as 2-decimal strings, strict bodies)."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from rest_framework import serializers
 
-MAX_MONEY = Decimal("999999999999.99")
+from invoices.calculations import CENT, MAX_MONEY
+
 MAX_QUANTITY = Decimal("999999999.9999")
 
 
@@ -17,7 +18,8 @@ class Money(serializers.DecimalField):
         super().__init__(max_digits=14, decimal_places=2, **kwargs)
 
     def to_representation(self, value):
-        return super().to_representation(Decimal(value) + 0)
+        # Not DRF's: it enforces max_digits on output, and a sum (stats) may exceed one amount's digits.
+        return f"{Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP) + 0:f}"
 
 
 class Quantity(serializers.DecimalField):

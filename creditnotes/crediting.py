@@ -238,7 +238,7 @@ def credit_figures(
             if group is None:
                 violations.add("vatRate", f"The invoice has no {item.vat_category} line at {item.vat_rate}% VAT.")
                 continue
-            if item.gross <= 0 and item.gross != group.gross:  # only a deduction's exact remainder is negative
+            if item.gross == 0 or (item.gross < 0 and item.gross != group.gross):  # only a deduction's remainder
                 violations.add("amount", "The amount to credit must be positive.")
                 continue
             if item.gross > group.gross:

@@ -25,4 +25,8 @@ def credit_note_stats(*, company) -> dict:
 
 
 def applications_of(note: Document):
-    return CreditApplication.objects.filter(credit_note=note).select_related("invoice").order_by("created_at", "pk")
+    return (
+        CreditApplication.objects.filter(credit_note=note)
+        .select_related("invoice", "credit_note")
+        .order_by("created_at", "pk")
+    )

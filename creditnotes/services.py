@@ -34,6 +34,7 @@ from invoices.models import (
     PaymentMethod,
 )
 from invoices.services import (
+    OPEN_INVOICE_STATUSES,
     check_amounts,
     check_currency,
     check_dates,
@@ -55,7 +56,6 @@ from invoices.services import (
 from numbering.models import SeriesKind
 
 OPEN_NOTE_STATUSES = (DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_APPLIED)
-OPEN_INVOICE_STATUSES = (DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_PAID)
 
 
 # --- what an invoice has left to credit ----------------------------------------------------------------
@@ -129,6 +129,9 @@ def invoice_creditable(*, invoice: Document) -> tuple[Document, Remaining]:
     """What can still be credited, read under the invoice's lock so it is one consistent state."""
     with transaction.atomic():
         locked = lock_documents(invoice)[invoice.pk]
+        problems = Violations()
+        _check_creditable(locked, problems, "id")
+        problems.raise_if_any()
         _, remaining = remaining_of(locked)
         return locked, remaining
 
@@ -240,7 +243,7 @@ def _standalone_rows(values: dict, violations: Violations) -> list:
         return []
     figures = amount_line(gross=abs(amount), vat_rate=rate, vat_category=category)
     row = {
-        "description": values.get("reason") or "Credit",
+        "description": (values.get("reason") or "Credit")[:200],
         "quantity": Decimal(-1),
         "unit_of_measure": "C62",
         "unit_price": -figures.net,
@@ -301,7 +304,7 @@ def _credit_note_values(*, company, values: dict, draft: Document | None = None)
         company=company, series_id=values.get("series_id"), kind=SeriesKind.CREDIT_NOTE, violations=violations
     )
     check_dates(issue_date=values.get("issue_date"), due_date=values.get("due_date"), violations=violations)
-    check_amounts(totals.total, violations)
+    check_amounts(totals, violations)
     violations.raise_if_any()
     fields = {
         "parent_document": parent,
@@ -512,9 +515,10 @@ def credit_note_apply(
 ) -> CreditApplication:
     """Applies credit to an invoice of the same client and currency: min(remaining, outstanding) by default."""
     target = Document.objects.filter(company=document.company, uuid=invoice_id, deleted_at__isnull=True).first()
-    if target is None:
-        raise RuleViolation.on("invoiceId", "No such invoice in this company.")
     with transaction.atomic():
+        if target is None:
+            _require_open(lock_documents(document)[document.pk], "applied")
+            raise RuleViolation.on("invoiceId", "No such invoice in this company.")
         locked = lock_documents(document, target)
         note, invoice = locked[document.pk], locked[target.pk]
         _require_open(note, "applied")
@@ -597,4 +601,6 @@ def document_update(*, document: Document, changes: dict, replace: bool = False)
 def document_issue(*, document: Document, auto_apply: bool | None = None, user=None) -> Document:
     if document.is_credit_note:
         return credit_note_issue(document=document, auto_apply=auto_apply, user=user)
+    if auto_apply is not None:
+        raise RuleViolation.on("autoApply", "autoApply is for credit notes; an invoice is issued without it.")
     return invoice_issue(document=document)

@@ -53,11 +53,12 @@ class PaymentInline(ReadOnlyInline):
 
 
 @admin.register(Client)
-class ClientAdmin(admin.ModelAdmin):
+class ClientAdmin(ReadOnlyAdmin):
+    """Clients are written through the API, which checks CUI, county and sector rules."""
+
     list_display = ["name", "company", "cui", "city", "county", "is_vat_payer", "deleted_at"]
     list_filter = ["type", "is_vat_payer", "county"]
     search_fields = ["name", "cui"]
-    readonly_fields = ["uuid", "created_at", "updated_at"]
 
 
 @admin.register(Document)

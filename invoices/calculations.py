@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 CENT = Decimal("0.01")
+# The largest amount stored or accepted anywhere (numeric(18, 2) leaves room for sums of these).
+MAX_MONEY = Decimal("999999999999.99")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 

@@ -71,6 +71,10 @@ class AnafStatus(models.TextChoices):
     ERROR = "error"
 
 
+# EN 16931 VAT categories used in Romania (L, M and B do not apply here).
+VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
+
+
 class PaymentMethod(models.TextChoices):
     BANK_TRANSFER = "bank_transfer"
     CASH = "cash"
@@ -188,10 +192,6 @@ class Document(models.Model):
     def __str__(self) -> str:
         kind = "Credit note" if self.is_credit_note else "Invoice"
         return f"{kind} {self.number or f'draft #{self.pk}'}"
-
-    @property
-    def is_draft(self) -> bool:
-        return self.status == DocumentStatus.DRAFT
 
     @property
     def remaining_credit(self) -> Decimal:

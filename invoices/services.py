@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.party_rules import CURRENCIES, clean_party
-from config.errors import InvalidState, RuleViolation, Violations
-from invoices.calculations import ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
+from config.errors import InvalidState, NotFound, RuleViolation, Violations
+from invoices.calculations import MAX_MONEY, ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
 from invoices.models import (
-    ISSUED_INVOICE_STATUSES,
+    VAT_CATEGORIES,
     Client,
     Document,
     DocumentLine,
@@ -25,11 +25,9 @@ from numbering.models import Series, SeriesKind
 from numbering.services import allocate
 
 RON = "RON"
-VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
 # EN 16931 BR-E-10, BR-AE-10, BR-IC-10, BR-G-10, BR-O-10: these categories state why no VAT is charged.
 CATEGORIES_NEEDING_EXEMPTION = ("E", "AE", "K", "G", "O")
 UNIT_CODE = re.compile(r"^[A-Z0-9]{1,3}$")
-MAX_AMOUNT = Decimal("999999999999.99")
 CLIENT_FIELDS = (
     "type",
     "name",
@@ -45,6 +43,9 @@ CLIENT_FIELDS = (
     "email",
     "phone",
 )
+
+
+OPEN_INVOICE_STATUSES = (DocumentStatus.ISSUED, DocumentStatus.PARTIALLY_PAID)
 
 
 def today_in_romania() -> datetime.date:
@@ -81,7 +82,10 @@ def client_update(*, client: Client, **changes) -> Client:
         locked.save()
         # Drafts show the live client; issued documents keep the snapshot taken at issue.
         for draft in locked.documents.filter(status=DocumentStatus.DRAFT, deleted_at__isnull=True):
-            Document.objects.filter(pk=draft.pk).update(search_text=search_key(draft.number, locked.name, draft.reason))
+            # Still a draft when written: one issued meanwhile keeps the search text of its snapshot.
+            Document.objects.filter(pk=draft.pk, status=DocumentStatus.DRAFT).update(
+                search_text=search_key(draft.number, locked.name, draft.reason)
+            )
         return locked
 
 
@@ -98,10 +102,16 @@ def client_snapshot(client: Client) -> dict:
 
 
 def lock_documents(*documents: Document | None) -> dict[int, Document]:
-    """Locks the given documents in primary-key order (one order everywhere: no deadlocks)."""
+    """Locks the given documents in primary-key order (one order everywhere: no deadlocks).
+
+    A document deleted by a request that committed first is gone: NotFound, as its URL now answers.
+    """
     pks = sorted({document.pk for document in documents if document is not None})
     locked = Document.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
-    return {document.pk: document for document in locked}
+    found = {document.pk: document for document in locked if document.deleted_at is None}
+    if len(found) != len(pks):
+        raise NotFound("No such document.")
+    return found
 
 
 def resolve_client(
@@ -174,9 +184,12 @@ def check_vat(*, rate: Decimal, category: str | None, exemption: str, path: str,
     return category
 
 
-def check_amounts(figures_total: Decimal, violations: Violations, field: str = "lines") -> None:
-    if abs(figures_total) > MAX_AMOUNT:
-        violations.add(field, f"The document total cannot exceed {MAX_AMOUNT}.")
+def check_amounts(totals: Totals, violations: Violations, field: str = "lines") -> None:
+    """Every stored figure within MAX_MONEY: lines at other rates can cancel out in the total alone."""
+    figures = [totals.subtotal, totals.vat_total, totals.total]
+    figures += [amount for group in totals.breakdown for amount in (group.taxable, group.vat)]
+    if any(abs(amount) > MAX_MONEY for amount in figures):
+        violations.add(field, f"The document's amounts cannot exceed {MAX_MONEY}.")
 
 
 def price_lines(lines: list[dict], violations: Violations, *, sign: int = 1) -> list[tuple[dict, LineFigures]]:
@@ -212,8 +225,8 @@ def price_lines(lines: list[dict], violations: Violations, *, sign: int = 1) -> 
             vat_category=category,
         )
         # Lines that cancel each other out would pass the document bound and still overflow their own columns.
-        if abs(figures.total) > MAX_AMOUNT:
-            violations.add(f"{path}.quantity", f"The line total cannot exceed {MAX_AMOUNT}.")
+        if abs(figures.total) > MAX_MONEY:
+            violations.add(f"{path}.quantity", f"The line total cannot exceed {MAX_MONEY}.")
             continue
         row = {
             "description": line["description"],
@@ -306,10 +319,10 @@ def _invoice_values(*, company, values: dict) -> tuple[dict, list]:
     if not lines:
         violations.add("lines", "An invoice needs at least one line.")
     priced = price_lines(lines, violations)
-    total = summarize([figures for _, figures in priced]).total
-    if total < 0:
+    totals = summarize([figures for _, figures in priced])
+    if totals.total < 0:
         violations.add("lines", "An invoice total cannot be negative; issue a credit note instead.")
-    check_amounts(total, violations)
+    check_amounts(totals, violations)
     violations.raise_if_any()
     fields = {
         "client": client,
@@ -416,7 +429,7 @@ def payment_record(
         invoice = lock_documents(document)[document.pk]
         if invoice.is_credit_note:
             raise RuleViolation.on("amount", "Payments are recorded on invoices; a credit note is refunded.")
-        if invoice.status not in ISSUED_INVOICE_STATUSES[:2]:
+        if invoice.status not in OPEN_INVOICE_STATUSES:
             raise InvalidState(f"Payments are recorded on issued, unpaid invoices; this one is {invoice.status}.")
         if amount <= 0:
             raise RuleViolation.on("amount", "The amount must be positive.")

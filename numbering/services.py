@@ -1,10 +1,12 @@
 """The gap-free allocator and the series' own writes. Nothing else writes `next_number`."""
 
 import datetime
+import re
 
 from django.db import transaction
 
-from config.errors import RuleViolation, Violations
+from accounts.models import Company
+from config.errors import Violations
 from numbering.models import Series, SeriesKind
 
 DEFAULT_SERIES = (
@@ -13,6 +15,7 @@ DEFAULT_SERIES = (
     ("CN", "CN-", SeriesKind.CREDIT_NOTE),
 )
 MAX_PADDING = 10
+_TRAILING_DIGITS = re.compile(r"\d+$")
 
 
 def format_number(*, prefix: str, number: int, padding: int, year: int | None) -> str:
@@ -36,11 +39,9 @@ def allocate(*, series: Series, issue_date: datetime.date) -> str:
         elif issue_date.year > locked.year:
             locked.year, locked.next_number = issue_date.year, 1
         elif issue_date.year < locked.year:
-            # Restarting an earlier year would hand out numbers that already exist.
-            raise RuleViolation.on(
-                "issueDate",
-                f"Series {locked.name} has moved on to {locked.year}; it cannot issue into {issue_date.year}.",
-            )
+            # December's invoices issued in January: the closed year goes on from its own last number.
+            number = _next_in_closed_year(locked, issue_date.year)
+            return format_number(prefix=locked.prefix, number=number, padding=locked.padding, year=issue_date.year)
     number = locked.next_number
     locked.next_number = number + 1
     locked.save(update_fields=["year", "next_number", "updated_at"])
@@ -48,6 +49,16 @@ def allocate(*, series: Series, issue_date: datetime.date) -> str:
     return format_number(
         prefix=locked.prefix, number=number, padding=locked.padding, year=locked.year if locked.yearly else None
     )
+
+
+def _next_in_closed_year(series: Series, year: int) -> int:
+    """The next number of a year the series has moved on from, read from what it issued that year.
+
+    Safe because every allocation of the series holds its row lock, which the caller holds now.
+    """
+    issued = series.documents.filter(issue_date__year=year, number__isnull=False).values_list("number", flat=True)
+    numbers = [int(match.group()) for number in issued if (match := _TRAILING_DIGITS.search(number))]
+    return max(numbers, default=0) + 1
 
 
 def _check(values: dict, violations: Violations) -> None:
@@ -69,12 +80,14 @@ def series_create(
     padding: int = 4,
     is_default: bool = False,
 ) -> Series:
-    violations = Violations()
-    _check({"name": name, "padding": padding}, violations)
-    if Series.objects.filter(company=company, name=name).exists():
-        violations.add("name", "A series with this name exists already.")
-    violations.raise_if_any()
     with transaction.atomic():
+        # The unique-name and one-default checks hold only if no other series write of the company interleaves.
+        Company.objects.select_for_update().get(pk=company.pk)
+        violations = Violations()
+        _check({"name": name, "padding": padding}, violations)
+        if Series.objects.filter(company=company, name=name).exists():
+            violations.add("name", "A series with this name exists already.")
+        violations.raise_if_any()
         if is_default:
             Series.objects.select_for_update().filter(company=company, kind=kind, is_default=True).update(
                 is_default=False
@@ -101,6 +114,7 @@ def series_create_defaults(*, company) -> list[Series]:
 def series_update(*, series: Series, **changes) -> Series:
     """Renames, re-prefixes, re-pads or makes a series the default; `next_number` may only move forward."""
     with transaction.atomic():
+        Company.objects.select_for_update().get(pk=series.company_id)
         locked = Series.objects.select_for_update().get(pk=series.pk)
         violations = Violations()
         merged = {"name": locked.name, "padding": locked.padding, **changes}
@@ -109,11 +123,11 @@ def series_update(*, series: Series, **changes) -> Series:
             Series.objects.filter(company=locked.company, name=changes["name"]).exclude(pk=locked.pk).exists()
         ):
             violations.add("name", "A series with this name exists already.")
-        if "next_number" in changes and changes["next_number"] < locked.next_number:
-            violations.add(
-                "nextNumber",
-                f"The next number can only move forward (it is {locked.next_number}); going back would reuse numbers.",
-            )
+        if "next_number" in changes and changes["next_number"] != locked.next_number:
+            # Set it to continue another system's numbering; once this series has issued, moving it on would
+            # leave a gap and moving it back would reuse numbers.
+            if locked.documents.filter(number__isnull=False).exists():
+                violations.add("nextNumber", "The next number is fixed once the series has issued a document.")
         violations.raise_if_any()
         if changes.get("is_default"):
             Series.objects.filter(company=locked.company, kind=locked.kind, is_default=True).exclude(

@@ -1,8 +1,8 @@
 from rest_framework import serializers
 
 from config.fields import ExchangeRate, Money, Quantity, Rate, StrictSerializer
-from invoices.api.serializers import VAT_CATEGORY_CHOICES, DocumentIn, LineIn
-from invoices.models import PaymentMethod
+from invoices.api.serializers import DocumentIn, LineIn
+from invoices.models import VAT_CATEGORIES, PaymentMethod
 
 MAX_LINES = 500
 
@@ -17,7 +17,7 @@ class CreditAmountFields(serializers.Serializer):
 
     amount = Money(required=False, min_value=0)
     vatRate = Rate(source="vat_rate", required=False)
-    vatCategory = serializers.ChoiceField(source="vat_category", choices=VAT_CATEGORY_CHOICES, required=False)
+    vatCategory = serializers.ChoiceField(source="vat_category", choices=VAT_CATEGORIES, required=False)
     vatExemptionReason = serializers.CharField(
         source="vat_exemption_reason", max_length=300, required=False, allow_blank=True
     )

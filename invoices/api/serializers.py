@@ -2,10 +2,7 @@ from rest_framework import serializers
 
 from config.api import PageQuery
 from config.fields import ExchangeRate, Money, Quantity, Rate, StrictSerializer
-from invoices.models import ClientType, PaymentMethod
-
-VAT_CATEGORY_CHOICES = ("S", "Z", "E", "AE", "K", "G", "O")
-
+from invoices.models import VAT_CATEGORIES, ClientType, PaymentMethod
 
 # --- output --------------------------------------------------------------------------------------
 
@@ -208,7 +205,7 @@ class LineIn(StrictSerializer):
     unitPrice = Money(source="unit_price", min_value=0)
     discount = Money(min_value=0, required=False)
     vatRate = Rate(source="vat_rate")
-    vatCategory = serializers.ChoiceField(source="vat_category", choices=VAT_CATEGORY_CHOICES, required=False)
+    vatCategory = serializers.ChoiceField(source="vat_category", choices=VAT_CATEGORIES, required=False)
     vatExemptionReason = serializers.CharField(
         source="vat_exemption_reason", max_length=300, required=False, allow_blank=True
     )

@@ -91,18 +91,17 @@ def test_yearly_series_restarts_at_one_in_a_new_year_of_issue_date(company):
     assert (series.year, series.next_number) == (2027, 3)
 
 
-def test_series_that_moved_on_refuses_to_issue_into_an_earlier_year(company):
+def test_a_closed_year_goes_on_from_its_own_last_number(company):
+    # December's invoices issued in January: 2026 continues at 0002 while 2027 keeps its own counter.
     client = factories.client(company)
-    issue_invoice(company, client, datetime.date(2027, 1, 5))
-    late = factories.invoice(company, client_=client, issue_date=datetime.date(2026, 12, 31), issue=False)
-    with pytest.raises(RuleViolation) as e:
-        invoice_issue(document=late)
-    assert set(e.value.details) == {"issueDate"}
-    late.refresh_from_db()
-    assert (late.status, late.number) == (DocumentStatus.DRAFT, None)
+    assert issue_invoice(company, client, datetime.date(2026, 12, 30)).number == "FAC-2026-0001"
+    assert issue_invoice(company, client, datetime.date(2027, 1, 5)).number == "FAC-2027-0001"
+    assert issue_invoice(company, client, datetime.date(2026, 12, 31)).number == "FAC-2026-0002"
     series = default_series(company)
-    assert (series.year, series.next_number) == (2027, 2)  # nothing consumed
+    assert (series.year, series.next_number) == (2027, 2)
     assert issue_invoice(company, client, datetime.date(2027, 1, 6)).number == "FAC-2027-0002"
+    # A year the series never issued in starts at 1.
+    assert issue_invoice(company, client, datetime.date(2025, 6, 1)).number == "FAC-2025-0001"
 
 
 def test_non_yearly_series_never_restarts(company):
@@ -201,11 +200,14 @@ def test_series_update_next_number_of_a_fresh_yearly_series_is_honoured(company)
     assert factories.invoice(company, issue_date=FEB_18).number == "FAC-2026-0010"
 
 
-def test_series_update_next_number_forward_within_the_year(company):
+def test_series_next_number_is_fixed_once_the_series_has_issued(company):
     client = factories.client(company)
-    issue_invoice(company, client, FEB_18)
-    series_update(series=default_series(company), next_number=20)
-    assert issue_invoice(company, client, FEB_18).number == "FAC-2026-0020"
+    series_update(series=default_series(company), next_number=46)  # continuing another system's numbering
+    assert issue_invoice(company, client, FEB_18).number == "FAC-2026-0046"
+    with pytest.raises(RuleViolation) as e:
+        series_update(series=default_series(company), next_number=60)  # would leave 47–59 unissued
+    assert set(e.value.details) == {"nextNumber"}
+    assert issue_invoice(company, client, FEB_18).number == "FAC-2026-0047"
 
 
 def test_series_update_padding_and_prefix_apply_to_the_next_number(company):
