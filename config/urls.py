@@ -32,6 +32,7 @@ v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(v1)),
+    path("api/", include("creditnotes.api.legacy")),
 ]
 
 handler400 = "config.api.json_400"

@@ -1,5 +1,7 @@
 """Reads of documents and clients: scoped querysets, the list filters of API.md, annotations."""
 
+import uuid
+
 import django_filters
 from django.db.models import Case, DecimalField, F, OuterRef, Prefetch, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
@@ -53,8 +55,10 @@ def documents_of(company, *, credit_notes_only: bool = False):
     return documents.filter(is_credit_note=True) if credit_notes_only else documents
 
 
-def document_get(*, company, document_id, credit_notes_only: bool = False) -> Document:
-    document = documents_of(company, credit_notes_only=credit_notes_only).filter(uuid=document_id).first()
+def document_get(*, company, document_id: uuid.UUID | int, credit_notes_only: bool = False) -> Document:
+    """By public UUID, or (the legacy facade) by integer key."""
+    lookup = {"pk": document_id} if isinstance(document_id, int) else {"uuid": document_id}
+    document = documents_of(company, credit_notes_only=credit_notes_only).filter(**lookup).first()
     if document is None:
         raise NotFound("No such document." if not credit_notes_only else "No such credit note.")
     return document

@@ -30,13 +30,17 @@ class DocumentListView(CompanyAPIView):
     """GET lists documents; POST creates an invoice, or a credit note with `isCreditNote: true`."""
 
     credit_notes_only = False
+    page_query = PageQuery  # validated_data: {"page", "limit"}
 
-    def get(self, request):
-        page = PageQuery(data=request.query_params)
+    def filter_params(self):
+        return self.request.query_params
+
+    def get(self, request, **kwargs):
+        page = self.page_query(data=request.query_params)
         problems = {} if page.is_valid() else flatten_errors(page.errors)
         try:
             documents = selectors.document_list(
-                company=request.company, params=request.query_params, credit_notes_only=self.credit_notes_only
+                company=request.company, params=self.filter_params(), credit_notes_only=self.credit_notes_only
             )
         except RuleViolation as invalid_filters:
             problems.update(invalid_filters.details)
