@@ -145,6 +145,9 @@ CSRF_COOKIE_SECURE = SECURE_SSL_REDIRECT
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Failed token checks allowed per client address before it is refused (429) for the rest of the window.
+AUTH_FAILURE_RATE = os.environ.get("AUTH_FAILURE_RATE", "30/min")
+
 # Request bodies above this are answered 413 payload_too_large (500 lines of 200-character text fit well within).
 DATA_UPLOAD_MAX_MEMORY_SIZE = int(os.environ.get("API_MAX_BODY_BYTES", str(2 * 1024 * 1024)))
 

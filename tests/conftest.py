@@ -2,6 +2,7 @@ import json
 import os
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
 from rest_framework.test import APIClient
@@ -25,6 +26,14 @@ def _require_postgresql(django_db_setup, django_db_blocker):
                 "postgres://postgres@127.0.0.1:5432/stornare_test).",
                 returncode=2,
             )
+
+
+@pytest.fixture(autouse=True)
+def _fresh_throttle_cache():
+    """Throttle and failed-authentication counters live in the cache; each test starts (and leaves) with none."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from tests import factories
 
@@ -12,14 +11,6 @@ V1 = "/api/v1"
 MONEY = re.compile(r"^-?\d+\.\d{2}$")
 QUANTITY = re.compile(r"^-?\d+\.\d{4}$")
 RATE6 = re.compile(r"^\d+\.\d{6}$")
-
-
-@pytest.fixture(autouse=True)
-def _fresh_throttle_cache():
-    """Throttle counters live in the cache; each test starts (and leaves) with none."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def assert_error(response, status: int, code: str, field: str | None = None) -> dict:

@@ -225,3 +225,17 @@ def test_create_api_token_with_expiry_works_until_then(db, company):
 def test_create_company_currency_option(db):
     company_id = run("create_company", "--name", "Euro SRL", "--cif", "18547290", "--currency", "EUR")[-1]
     assert Company.objects.get(uuid=company_id).currency == "EUR"
+
+
+def test_failed_authentications_are_throttled_per_address(token, settings):
+    settings.AUTH_FAILURE_RATE = "3/min"
+    guesser = JsonClient("stn_guess")
+    for _ in range(3):
+        assert_error(guesser.get(f"{V1}/company"), 401, "unauthorized")
+    refused = guesser.get(f"{V1}/company")
+    assert_error(refused, 429, "rate_limited")
+    assert 0 < int(refused["Retry-After"]) <= 60
+    # The address is refused outright, a valid token included, until the window ends.
+    assert_error(JsonClient(token).get(f"{V1}/company"), 429, "rate_limited")
+    elsewhere = JsonClient(token).client.get(f"{V1}/company", headers={"authtoken": token}, REMOTE_ADDR="10.9.9.9")
+    assert elsewhere.status_code == 200  # another address is unaffected
