@@ -74,3 +74,24 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.name or self.user})"
+
+
+class IdempotencyRecord(models.Model):
+    """The answer to a POST made with an Idempotency-Key, stored in the transaction that did its work.
+
+    A record exists only once that work committed; a request still running is told apart by the
+    advisory lock it holds (accounts.idempotency).
+    """
+
+    company = models.ForeignKey(Company, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["company", "key"], name="idempotency_unique_key_per_company")]
+
+    def __str__(self) -> str:
+        return f"{self.key} → {self.response_status}"

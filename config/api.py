@@ -6,11 +6,14 @@ import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import idempotency
+from accounts.selectors import acting_company
 from config.errors import ApplicationError, MalformedRequest
 
 logger = logging.getLogger("stornare.api")
@@ -63,6 +66,8 @@ def summary_of(details: dict[str, list[str]]) -> str:
 def exception_handler(exc, context):
     """Every error, whatever raised it, in API.md's shape; unexpected ones logged and answered 500."""
     headers = {}
+    if isinstance(exc, idempotency.Replay):
+        return Response(exc.body, status=exc.status, headers={"Idempotent-Replayed": "true"})
     if isinstance(exc, ApplicationError):
         return Response(error_body(exc.code, exc.message, exc.details), status=exc.status)
     if isinstance(exc, exceptions.ValidationError):
@@ -145,11 +150,37 @@ class CompanyAPIView(APIView):
             request.META["CONTENT_TYPE"] = "application/json"
         return super().initialize_request(request, *args, **kwargs)
 
+    def dispatch(self, request, *args, **kwargs):
+        self.idempotency_key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        if self.idempotency_key is None:
+            return super().dispatch(request, *args, **kwargs)
+        # The key, the work and the stored answer commit together, or not at all.
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if response.status_code >= 500:
+                transaction.set_rollback(True)
+            return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
-        from accounts.selectors import acting_company
-
         request.company = acting_company(user=request.user, header=request.headers.get("X-Company"))
+        self.request_hash = None
+        if self.idempotency_key is not None:
+            request_hash = idempotency.fingerprint(method=request.method, path=request.path, body=self.body())
+            idempotency.claim(company=request.company, key=self.idempotency_key, request_hash=request_hash)
+            self.request_hash = request_hash
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if getattr(self, "request_hash", None) is not None and response.status_code < 500:
+            idempotency.store(
+                company=request.company,
+                key=self.idempotency_key,
+                request_hash=self.request_hash,
+                status=response.status_code,
+                body=response.data,
+            )
+        return response
 
     def body(self) -> dict:
         """The JSON object sent; an empty body is {}."""

@@ -177,6 +177,9 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BEAT_SCHEDULE = {
+    "purge-idempotency-records": {"task": "accounts.purge_idempotency_records", "schedule": 3600.0},
+}
 
 EINVOICE_PROVIDER = os.environ.get("EINVOICE_PROVIDER", "simulator")
 EINVOICE_VALIDATION_DIR = os.environ.get("EINVOICE_VALIDATION_DIR", "")
