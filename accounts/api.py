@@ -1,5 +1,6 @@
 """GET/PATCH /api/v1/company: the acting company's profile."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -52,9 +53,11 @@ class CompanyIn(StrictSerializer):
 
 
 class CompanyView(CompanyAPIView):
+    @extend_schema(responses=CompanyOut)
     def get(self, request):
         return Response(CompanyOut(request.company).data)
 
+    @extend_schema(request=CompanyIn(partial=True), responses=CompanyOut)
     def patch(self, request):
         company = company_update(company=request.company, **self.validated(CompanyIn, partial=True))
         return Response(CompanyOut(company).data)

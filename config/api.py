@@ -1,5 +1,6 @@
 """API plumbing shared by every app: the error shape, the list envelope, the company-scoped base view."""
 
+import functools
 import logging
 import math
 import uuid
@@ -129,6 +130,19 @@ def json_403(request, exception=None):
 class PageQuery(serializers.Serializer):
     page = serializers.IntegerField(min_value=1, default=1)
     limit = serializers.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
+
+
+@functools.cache
+def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.Serializer]:
+    """The list envelope around `item_serializer`, as the schema shows it."""
+    name = item_serializer.__name__.removesuffix("Out") + "Page"
+    fields = {
+        "total": serializers.IntegerField(),
+        "page": serializers.IntegerField(),
+        "limit": serializers.IntegerField(),
+        "pages": serializers.IntegerField(),
+    }
+    return type(name, (serializers.Serializer,), {"data": item_serializer(many=True), **fields})
 
 
 def paginate(queryset, page: int, limit: int, render, total: int | None = None) -> dict:

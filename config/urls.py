@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import CompanyView
 from creditnotes.api import views as credit_notes
@@ -32,6 +33,8 @@ v1 = [
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/", include("creditnotes.api.legacy")),
 ]
 

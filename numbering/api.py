@@ -1,9 +1,10 @@
 """/api/v1/series: numbering series."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from config.api import CompanyAPIView, PageQuery, paginate
+from config.api import CompanyAPIView, PageQuery, page_of, paginate
 from config.errors import NotFound
 from config.fields import StrictSerializer
 from numbering.models import Series, SeriesKind
@@ -51,20 +52,24 @@ def series_get(*, company, series_id) -> Series:
 
 
 class SeriesListView(CompanyAPIView):
+    @extend_schema(operation_id="series_list", parameters=[PageQuery], responses=page_of(SeriesOut))
     def get(self, request):
         page = self.query(PageQuery)
         series = Series.objects.filter(company=request.company).order_by("kind", "name", "pk")
         return Response(paginate(series, page["page"], page["limit"], lambda items: SeriesOut(items, many=True).data))
 
+    @extend_schema(request=SeriesIn, responses={201: SeriesOut})
     def post(self, request):
         series = series_create(company=request.company, **self.validated(SeriesIn))
         return Response(SeriesOut(series).data, status=status.HTTP_201_CREATED)
 
 
 class SeriesDetailView(CompanyAPIView):
+    @extend_schema(responses=SeriesOut)
     def get(self, request, id):
         return Response(SeriesOut(series_get(company=request.company, series_id=id)).data)
 
+    @extend_schema(request=SeriesPatchIn, responses=SeriesOut)
     def patch(self, request, id):
         series = series_get(company=request.company, series_id=id)
         return Response(SeriesOut(series_update(series=series, **self.validated(SeriesPatchIn))).data)

@@ -7,10 +7,16 @@ Routing only: the same views, selectors and services as /api/v1/credit_notes, wi
 import uuid
 
 from django.urls import path, register_converter
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 
-from config.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+from config.api import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, page_of
 from creditnotes.api.views import CreditNoteDetailView, CreditNoteListView
+from invoices.api.schema import DOCUMENT_FILTERS
+from invoices.api.serializers import DocumentOut
+
+ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The UUID or the integer key.")
 
 
 class DocumentReference:
@@ -33,12 +39,24 @@ class LegacyPageQuery(serializers.Serializer):
     per_page = serializers.IntegerField(source="limit", min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE)
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="legacy_credit_notes_list",
+        parameters=[LegacyPageQuery, *DOCUMENT_FILTERS],
+        responses=page_of(DocumentOut),
+    )
+)
 class LegacyListView(CreditNoteListView):
     """GET lists (v1's filters apply too), POST adds a credit note."""
 
     page_query = LegacyPageQuery
 
 
+@extend_schema_view(
+    get=extend_schema(
+        operation_id="legacy_credit_notes_search", parameters=[LegacyPageQuery], responses=page_of(DocumentOut)
+    )
+)
 class LegacySearchView(LegacyListView):
     http_method_names = ["get", "options"]
 
@@ -46,12 +64,14 @@ class LegacySearchView(LegacyListView):
         return {"search": self.kwargs["term"]}
 
 
+@extend_schema_view(get=extend_schema(parameters=[ID]), put=extend_schema(parameters=[ID]))
 class LegacyDetailView(CreditNoteDetailView):
     """GET one, PUT a draft (the create body, replacing)."""
 
     http_method_names = ["get", "put", "options"]
 
 
+@extend_schema_view(delete=extend_schema(parameters=[ID]))
 class LegacyDeleteView(CreditNoteDetailView):
     http_method_names = ["delete", "options"]
 

@@ -1,12 +1,20 @@
 """/api/v1/credit_notes: the credit-note view of the Document table and its actions."""
 
-from rest_framework import status
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from config.api import CompanyAPIView, PageQuery, paginate
+from config.api import CompanyAPIView, PageQuery, page_of, paginate
 from config.fields import EmptyIn
 from creditnotes import selectors, services
-from creditnotes.api.serializers import ApplicationOut, ApplyIn, CreditNoteIn, RefundIn, RefundOut, StatsOut
+from creditnotes.api.serializers import (
+    ApplicationOut,
+    ApplyIn,
+    CreditNoteIn,
+    RefundIn,
+    RefundOut,
+    StatsOut,
+)
 from invoices.api.serializers import DocumentOut
 from invoices.api.views import (
     DocumentDetailView,
@@ -18,10 +26,24 @@ from invoices.api.views import (
 from invoices.selectors import document_reload
 
 
+class ApplyOut(serializers.Serializer):
+    application = ApplicationOut()
+    creditNote = DocumentOut()
+    invoice = DocumentOut()
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="credit_notes_list"),
+    post=extend_schema(request=CreditNoteIn, responses={201: DocumentOut}),
+)
 class CreditNoteListView(DocumentListView):
     credit_notes_only = True
 
 
+@extend_schema_view(
+    patch=extend_schema(request=CreditNoteIn, responses=DocumentOut, description="Edit a draft; any subset."),
+    put=extend_schema(request=CreditNoteIn, responses=DocumentOut, description="Replace a draft."),
+)
 class CreditNoteDetailView(DocumentDetailView):
     credit_notes_only = True
 
@@ -35,6 +57,9 @@ class CreditNoteInPathView(DocumentInPathView):
 
 
 class CreditNotePreviewView(CompanyAPIView):
+    @extend_schema(
+        request=CreditNoteIn, responses=DocumentOut, description="The note create would make; nothing saved."
+    )
     def post(self, request):
         data = self.validated(CreditNoteIn)
         data.pop("is_credit_note", None)
@@ -43,11 +68,13 @@ class CreditNotePreviewView(CompanyAPIView):
 
 
 class CreditNoteStatsView(CompanyAPIView):
+    @extend_schema(responses=StatsOut)
     def get(self, request):
         return Response(StatsOut(selectors.credit_note_stats(company=request.company)).data)
 
 
 class CreditNoteApplyView(CreditNoteInPathView):
+    @extend_schema(request=ApplyIn, responses=ApplyOut)
     def post(self, request, id):
         data = self.validated(ApplyIn)
         application = services.credit_note_apply(document=self.document(id), user=request.user, **data)
@@ -61,6 +88,7 @@ class CreditNoteApplyView(CreditNoteInPathView):
 
 
 class CreditNoteApplicationsView(CreditNoteInPathView):
+    @extend_schema(parameters=[PageQuery], responses=page_of(ApplicationOut))
     def get(self, request, id):
         page = self.query(PageQuery)
         applications = selectors.applications_of(self.document(id))
@@ -70,12 +98,14 @@ class CreditNoteApplicationsView(CreditNoteInPathView):
 
 
 class CreditNoteRefundView(CreditNoteInPathView):
+    @extend_schema(request=RefundIn, responses={201: RefundOut})
     def post(self, request, id):
         refund = services.credit_note_refund(document=self.document(id), user=request.user, **self.validated(RefundIn))
         return Response(RefundOut(refund).data, status=status.HTTP_201_CREATED)
 
 
 class CreditNoteVoidView(CreditNoteInPathView):
+    @extend_schema(request=EmptyIn, responses=DocumentOut)
     def post(self, request, id):
         self.validated(EmptyIn)
         return Response(render_document(services.credit_note_void(document=self.document(id))))

@@ -1,13 +1,15 @@
 """/api/v1/invoices (both kinds of document) and /api/v1/clients: parse, call one service, render."""
 
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
-from config.api import CompanyAPIView, PageQuery, flatten_errors, paginate
+from config.api import CompanyAPIView, PageQuery, flatten_errors, page_of, paginate
 from config.errors import RuleViolation
 from creditnotes import services as credit_services
 from creditnotes.api.serializers import CreditNoteIn, CreditRequestIn
 from invoices import selectors, services
+from invoices.api.schema import DOCUMENT_FILTERS
 from invoices.api.serializers import (
     ClientIn,
     ClientOut,
@@ -19,6 +21,11 @@ from invoices.api.serializers import (
     IssueIn,
     PaymentIn,
     PaymentOut,
+)
+
+# POST/PUT/PATCH /invoices… take an invoice's body, or a credit note's with isCreditNote: true.
+DOCUMENT_BODY = PolymorphicProxySerializer(
+    component_name="DocumentIn", serializers=[InvoiceIn, CreditNoteIn], resource_type_field_name=None
 )
 
 
@@ -35,6 +42,9 @@ class DocumentListView(CompanyAPIView):
     def filter_params(self):
         return self.request.query_params
 
+    @extend_schema(
+        operation_id="invoices_list", parameters=[PageQuery, *DOCUMENT_FILTERS], responses=page_of(DocumentOut)
+    )
     def get(self, request, **kwargs):
         page = self.page_query(data=request.query_params)
         problems = {} if page.is_valid() else flatten_errors(page.errors)
@@ -51,6 +61,7 @@ class DocumentListView(CompanyAPIView):
             paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data)
         )
 
+    @extend_schema(request=DOCUMENT_BODY, responses={201: DocumentOut})
     def post(self, request):
         kind = self.validated(DocumentKindIn, data={"isCreditNote": self.body().get("isCreditNote", False)})
         if self.credit_notes_only or kind["isCreditNote"]:
@@ -76,12 +87,15 @@ class DocumentInPathView(CompanyAPIView):
 
 
 class DocumentDetailView(DocumentInPathView):
+    @extend_schema(responses=DocumentOut)
     def get(self, request, id):
         return Response(DocumentOut(self.document(id)).data)
 
+    @extend_schema(request=DOCUMENT_BODY, responses=DocumentOut, description="Edit a draft; any subset of fields.")
     def patch(self, request, id):
         return self._update(id, replace=False)
 
+    @extend_schema(request=DOCUMENT_BODY, responses=DocumentOut, description="Replace a draft with a create body.")
     def put(self, request, id):
         return self._update(id, replace=True)
 
@@ -96,12 +110,14 @@ class DocumentDetailView(DocumentInPathView):
         document = credit_services.document_update(document=document, changes=changes, replace=replace)
         return Response(render_document(document))
 
+    @extend_schema(responses={204: None}, description="Delete a draft.")
     def delete(self, request, id):
         services.draft_delete(document=self.document(id))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DocumentIssueView(DocumentInPathView):
+    @extend_schema(request=IssueIn, responses=DocumentOut)
     def post(self, request, id):
         data = self.validated(IssueIn)
         document = credit_services.document_issue(document=self.document(id), user=request.user, **data)
@@ -109,6 +125,7 @@ class DocumentIssueView(DocumentInPathView):
 
 
 class InvoiceCreditView(DocumentInPathView):
+    @extend_schema(request=CreditRequestIn, responses={201: DocumentOut})
     def post(self, request, id):
         invoice = self.document(id)
         data = self.validated(CreditRequestIn)
@@ -117,6 +134,7 @@ class InvoiceCreditView(DocumentInPathView):
 
 
 class InvoiceCreditableView(DocumentInPathView):
+    @extend_schema(responses=CreditableOut)
     def get(self, request, id):
         invoice, remaining = credit_services.invoice_creditable(invoice=self.document(id))
         lines = [
@@ -133,6 +151,7 @@ class InvoiceCreditableView(DocumentInPathView):
 
 
 class InvoicePaymentView(DocumentInPathView):
+    @extend_schema(request=PaymentIn, responses={201: PaymentOut})
     def post(self, request, id):
         data = self.validated(PaymentIn)
         payment = services.payment_record(document=self.document(id), user=request.user, **data)
@@ -140,6 +159,7 @@ class InvoicePaymentView(DocumentInPathView):
 
 
 class ClientListView(CompanyAPIView):
+    @extend_schema(operation_id="clients_list", parameters=[ClientQuery], responses=page_of(ClientOut))
     def get(self, request):
         query = self.query(ClientQuery)
         clients = selectors.client_list(company=request.company, search=query.get("search"))
@@ -147,20 +167,24 @@ class ClientListView(CompanyAPIView):
             paginate(clients, query["page"], query["limit"], lambda items: ClientOut(items, many=True).data)
         )
 
+    @extend_schema(request=ClientIn, responses={201: ClientOut})
     def post(self, request):
         client = services.client_create(company=request.company, **self.validated(ClientIn))
         return Response(ClientOut(client).data, status=status.HTTP_201_CREATED)
 
 
 class ClientDetailView(CompanyAPIView):
+    @extend_schema(responses=ClientOut)
     def get(self, request, id):
         return Response(ClientOut(selectors.client_get(company=request.company, client_id=id)).data)
 
+    @extend_schema(request=ClientIn(partial=True), responses=ClientOut)
     def patch(self, request, id):
         client = selectors.client_get(company=request.company, client_id=id)
         client = services.client_update(client=client, **self.validated(ClientIn, partial=True))
         return Response(ClientOut(client).data)
 
+    @extend_schema(responses={204: None})
     def delete(self, request, id):
         services.client_delete(client=selectors.client_get(company=request.company, client_id=id))
         return Response(status=status.HTTP_204_NO_CONTENT)
