@@ -76,8 +76,8 @@ class CreditNoteStatsView(CompanyAPIView):
 class CreditNoteApplyView(CreditNoteInPathView):
     @extend_schema(request=ApplyIn, responses=ApplyOut)
     def post(self, request, id):
-        data = self.validated(ApplyIn)
-        application = services.credit_note_apply(document=self.document(id), user=request.user, **data)
+        note = self.document(id)
+        application = services.credit_note_apply(document=note, user=request.user, **self.validated(ApplyIn))
         return Response(
             {
                 "application": ApplicationOut(application).data,
@@ -107,5 +107,6 @@ class CreditNoteRefundView(CreditNoteInPathView):
 class CreditNoteVoidView(CreditNoteInPathView):
     @extend_schema(request=EmptyIn, responses=DocumentOut)
     def post(self, request, id):
+        note = self.document(id)
         self.validated(EmptyIn)
-        return Response(render_document(services.credit_note_void(document=self.document(id))))
+        return Response(render_document(services.credit_note_void(document=note)))

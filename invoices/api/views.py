@@ -119,8 +119,8 @@ class DocumentDetailView(DocumentInPathView):
 class DocumentIssueView(DocumentInPathView):
     @extend_schema(request=IssueIn, responses=DocumentOut)
     def post(self, request, id):
-        data = self.validated(IssueIn)
-        document = credit_services.document_issue(document=self.document(id), user=request.user, **data)
+        document = self.document(id)  # an unknown path is 404 before anything about the body
+        document = credit_services.document_issue(document=document, user=request.user, **self.validated(IssueIn))
         return Response(render_document(document))
 
 
@@ -153,8 +153,8 @@ class InvoiceCreditableView(DocumentInPathView):
 class InvoicePaymentView(DocumentInPathView):
     @extend_schema(request=PaymentIn, responses={201: PaymentOut})
     def post(self, request, id):
-        data = self.validated(PaymentIn)
-        payment = services.payment_record(document=self.document(id), user=request.user, **data)
+        invoice = self.document(id)
+        payment = services.payment_record(document=invoice, user=request.user, **self.validated(PaymentIn))
         return Response(PaymentOut(payment).data, status=status.HTTP_201_CREATED)
 
 
