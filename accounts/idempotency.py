@@ -36,7 +36,7 @@ class Replay(Exception):
     def __init__(self, record: IdempotencyRecord):
         super().__init__(record.key)
         self.status = record.response_status
-        self.body = record.response_body
+        self.body = json.loads(record.response_body)
 
 
 def fingerprint(*, method: str, path: str, body: dict) -> str:
@@ -72,7 +72,7 @@ def claim(*, company: Company, key: str, request_hash: str) -> None:
 
 def store(*, company: Company, key: str, request_hash: str, status: int, body) -> None:
     IdempotencyRecord.objects.create(
-        company=company, key=key, request_hash=request_hash, response_status=status, response_body=body
+        company=company, key=key, request_hash=request_hash, response_status=status, response_body=json.dumps(body)
     )
 
 

@@ -116,3 +116,10 @@ def test_a_key_over_255_characters_is_refused(api, client_):
 def test_other_methods_ignore_the_key(api, client_):
     assert ok(api.get(f"{V1}/invoices", **KEY))["total"] == 0
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_an_answer_echoing_a_nul_character_is_stored_and_replayed(api, client_):
+    body = {"clientId": client_["id"], "lines": [line()], "no\u0000such": 1}
+    first = assert_error(api.post(f"{V1}/invoices", body, **KEY), 422, "validation_error", "no\u0000such")
+    again = api.post(f"{V1}/invoices", body, **KEY)
+    assert (again.status_code, again.data_json["error"]) == (422, first)
