@@ -39,9 +39,13 @@ class Replay(Exception):
         self.body = json.loads(record.response_body)
 
 
-def fingerprint(*, method: str, path: str, body: dict) -> str:
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(f"{method} {path}\n{canonical}".encode()).hexdigest()
+def fingerprint(*, method: str, path: str, raw_body: bytes) -> str:
+    """The same JSON however it is spaced or ordered; a body that is not JSON, byte for byte."""
+    try:
+        body = json.dumps(json.loads(raw_body), sort_keys=True, separators=(",", ":")).encode()
+    except (ValueError, RecursionError):
+        body = raw_body
+    return hashlib.sha256(f"{method} {path}\n".encode() + body).hexdigest()
 
 
 def _lock_id(company: Company, key: str) -> int:

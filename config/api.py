@@ -180,7 +180,8 @@ class CompanyAPIView(APIView):
         request.company = acting_company(user=request.user, header=request.headers.get("X-Company"))
         self.request_hash = None
         if self.idempotency_key is not None:
-            request_hash = idempotency.fingerprint(method=request.method, path=request.path, body=self.body())
+            # From the raw bytes: parsing the body here would answer a bad body before an unknown path.
+            request_hash = idempotency.fingerprint(method=request.method, path=request.path, raw_body=request.body)
             idempotency.claim(company=request.company, key=self.idempotency_key, request_hash=request_hash)
             self.request_hash = request_hash
 

@@ -48,7 +48,12 @@ class ApiTokenScheme(OpenApiAuthenticationExtension):
 
 
 def add_conventions(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Error"] = ERROR_SCHEMA
+    # An invoice's body and a credit note's overlap (a PATCH of `notes` is both): "any of", not "exactly one".
+    for component in schemas.values():
+        if "oneOf" in component:
+            component["anyOf"] = component.pop("oneOf")
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():

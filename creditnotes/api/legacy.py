@@ -17,6 +17,8 @@ from invoices.api.schema import DOCUMENT_FILTERS
 from invoices.api.serializers import DocumentOut
 
 ID = OpenApiParameter("id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The UUID or the integer key.")
+# v1's paging parameters, which the list view it reuses documents, are nr_page/per_page here.
+NOT_V1_PAGING = [OpenApiParameter("page", exclude=True), OpenApiParameter("limit", exclude=True)]
 
 
 class DocumentReference:
@@ -42,7 +44,7 @@ class LegacyPageQuery(serializers.Serializer):
 @extend_schema_view(
     get=extend_schema(
         operation_id="legacy_credit_notes_list",
-        parameters=[LegacyPageQuery, *DOCUMENT_FILTERS],
+        parameters=[LegacyPageQuery, *DOCUMENT_FILTERS, *NOT_V1_PAGING],
         responses=page_of(DocumentOut),
     )
 )
@@ -54,14 +56,17 @@ class LegacyListView(CreditNoteListView):
 
 @extend_schema_view(
     get=extend_schema(
-        operation_id="legacy_credit_notes_search", parameters=[LegacyPageQuery], responses=page_of(DocumentOut)
+        operation_id="legacy_credit_notes_search",
+        parameters=[LegacyPageQuery, *NOT_V1_PAGING, OpenApiParameter("search", exclude=True)],
+        responses=page_of(DocumentOut),
     )
 )
 class LegacySearchView(LegacyListView):
     http_method_names = ["get", "options"]
 
     def filter_params(self):
-        return {"search": self.kwargs["term"]}
+        """The term, with the list's other filters (validated like everywhere else)."""
+        return {**self.request.query_params.dict(), "search": self.kwargs["term"]}
 
 
 @extend_schema_view(get=extend_schema(parameters=[ID]), put=extend_schema(parameters=[ID]))

@@ -1,5 +1,6 @@
 """Idempotency-Key on POST (API.md): replay, conflict, in progress, crash safety, expiry."""
 
+import json
 import threading
 from datetime import timedelta
 from io import StringIO
@@ -123,3 +124,17 @@ def test_an_answer_echoing_a_nul_character_is_stored_and_replayed(api, client_):
     first = assert_error(api.post(f"{V1}/invoices", body, **KEY), 422, "validation_error", "no\u0000such")
     again = api.post(f"{V1}/invoices", body, **KEY)
     assert (again.status_code, again.data_json["error"]) == (422, first)
+
+
+def test_with_a_key_an_unknown_path_is_still_404_before_a_bad_body(api, foreign):
+    path = f"{V1}/invoices/{foreign['draft'].uuid}/issue"
+    assert_error(api.post(path, "[]", **KEY), 404, "not_found")
+    assert_error(api.post(path, "[]"), 404, "not_found")
+
+
+def test_the_same_json_spaced_or_ordered_otherwise_is_the_same_request(api, client_):
+    body = invoice_body(client_["id"])
+    first = api.post(f"{V1}/invoices", body, **KEY)
+    reordered = json.dumps(dict(reversed(list(body.items()))), indent=2)
+    again = api.post(f"{V1}/invoices", reordered, **KEY)
+    assert (again.status_code, again.data_json) == (201, first.data_json) and again["Idempotent-Replayed"] == "true"

@@ -91,3 +91,11 @@ def test_same_auth_and_tenancy(api, token, foreign):
         assert_error(api.get(f"{LEGACY}/credit_notes/{ref}"), 404, "not_found")
         assert_error(api.delete(f"{LEGACY}/delete/credit_notes/{foreign['draft_note'].pk}"), 404, "not_found")
     assert_error(api.get(f"{LEGACY}/credit_notes/not-an-id"), 404, "not_found")
+
+
+def test_search_takes_the_list_filters_and_refuses_bad_ones(api, client_):
+    issued = make_note(api, client_["id"], reason="Marfă returnată")
+    make_note(api, client_["id"], reason="Marfă lipsă", issue=False)
+    found = ok(api.get(f"{LEGACY}/credit_notes/search/marfa?status=issued"))
+    assert [d["id"] for d in found["data"]] == [issued["id"]]
+    assert_error(api.get(f"{LEGACY}/credit_notes/search/marfa?status=bogus"), 422, "validation_error", "status")

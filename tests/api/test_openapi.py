@@ -87,3 +87,33 @@ def test_the_docs_page_is_served_with_local_assets(db):
     assert response.status_code == 200
     html = response.content.decode()
     assert "swagger-ui" in html and "/static/drf_spectacular_sidecar/" in html and "cdn" not in html.lower()
+
+
+def test_bodies_valid_for_both_kinds_of_document_validate(schema):
+    """A PATCH of `notes` is valid for an invoice and a credit note alike: anyOf, never exactly-one-of."""
+    from openapi_schema_validator import OAS30Validator
+    from referencing import Registry
+    from referencing.jsonschema import DRAFT4
+
+    registry = Registry().with_resource("urn:stornare-api", DRAFT4.create_resource(schema))
+
+    def validates(component: str, body: dict) -> bool:
+        validator = OAS30Validator({"$ref": f"urn:stornare-api#/components/schemas/{component}"}, registry=registry)
+        return validator.is_valid(body)
+
+    assert validates("PatchedDocumentInRequest", {"notes": "Livrare parțială"})
+    line = {"description": "x", "quantity": "1", "unitPrice": "10.00", "vatRate": "21"}
+    credit_note = {
+        "isCreditNote": True,
+        "clientId": "6f1c1b7e-4d7a-4c63-9f55-1c2b3a4d5e6f",
+        "reason": "r",
+        "lines": [line],
+    }
+    assert validates("DocumentInRequest", credit_note)
+
+
+def test_the_legacy_lists_document_only_the_parameters_they_read(schema):
+    listing = {p["name"] for p in schema["paths"]["/api/credit_notes"]["get"]["parameters"]}
+    assert {"nr_page", "per_page", "status"} <= listing and not {"page", "limit"} & listing
+    search = {p["name"] for p in schema["paths"]["/api/credit_notes/search/{term}"]["get"]["parameters"]}
+    assert {"nr_page", "per_page", "term", "status"} <= search and not {"page", "limit", "search"} & search
