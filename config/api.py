@@ -7,8 +7,11 @@ import uuid
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
+from django.db import OperationalError, transaction
+from django.db.models import BigIntegerField, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404, JsonResponse
+from psycopg.errors import QueryCanceled
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -102,6 +105,14 @@ def exception_handler(exc, context):
         return Response(error_body("not_acceptable", str(exc.detail)), status=406)
     if isinstance(exc, exceptions.APIException):
         return Response(error_body(exc.default_code, str(exc.detail)), status=exc.status_code)
+    if isinstance(exc, OperationalError) and isinstance(exc.__cause__, QueryCanceled):
+        # The web's statement timeout (config/db.py): the database is overloaded, not the request wrong.
+        logger.warning("Statement timeout on %s", getattr(context.get("request"), "path", "?"))
+        return Response(
+            error_body("service_unavailable", "The database took too long to answer; retry shortly."),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
     request = context.get("request")
     request_id = uuid.uuid4().hex
     logger.exception("Unhandled error %s on %s", request_id, getattr(request, "path", "?"))
@@ -145,13 +156,23 @@ def page_of(item_serializer: type[serializers.Serializer]) -> type[serializers.S
     return type(name, (serializers.Serializer,), {"data": item_serializer(many=True), **fields})
 
 
-def paginate(queryset, page: int, limit: int, render, total: int | None = None) -> dict:
-    """API.md's list envelope; past the last page `data` is empty and `total` stays exact."""
-    if total is None:
-        total = queryset.count()
+def paginate(queryset, page: int, limit: int, render, total: QuerySet | None = None) -> dict:
+    """API.md's list envelope; past the last page `data` is empty and `total` stays exact.
+
+    `total`, a one-row query of the exact total (by default a separate count), rides on the page's own
+    statement as a scalar subquery: one round trip and one snapshot for rows and total alike. Only a page
+    past the end asks for it on its own.
+    """
     offset = (page - 1) * limit
-    items = list(queryset[offset : offset + limit]) if offset < total else []
-    return {"data": render(items), "total": total, "page": page, "limit": limit, "pages": math.ceil(total / limit)}
+    if total is None:
+        count = queryset.count()
+        items = list(queryset[offset : offset + limit]) if offset < count else []
+    else:
+        totalled = queryset.annotate(list_total=Coalesce(Subquery(total), 0, output_field=BigIntegerField()))
+        # An OFFSET past SQL's bigint is past any list's end, and a database error if sent.
+        items = list(totalled[offset : offset + limit]) if offset + limit < 2**63 else []
+        count = items[0].list_total if items else next((row["total"] for row in total), 0)
+    return {"data": render(items), "total": count, "page": page, "limit": limit, "pages": math.ceil(count / limit)}
 
 
 class CompanyAPIView(APIView):

@@ -32,6 +32,7 @@ ERRORS = {
     "413": "payload_too_large",
     "422": "validation_error: an invalid field or query parameter, or a business rule broken",
     "429": "rate_limited (Retry-After says when to try again)",
+    "503": "service_unavailable: a database statement ran past the web's timeout (Retry-After says when)",
 }
 BODY_METHODS = {"post", "put", "patch"}
 
@@ -81,7 +82,7 @@ def add_conventions(result, generator, request, public):
                         "description": "Replays the first answer for 24 h; another body with the same key is 409.",
                     }
                 )
-            statuses = ["401", "403", "405", "422", "429"]
+            statuses = ["401", "403", "405", "422", "429", "503"]
             if "{" in path:
                 statuses.append("404")
             if method in BODY_METHODS or method == "delete":

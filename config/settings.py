@@ -6,6 +6,7 @@ SECRET_KEY and ALLOWED_HOSTS.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -104,6 +105,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # (which use select_for_update, a no-op on SQLite) are serialized here as well.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+# Web processes bound every statement (config/wsgi.py defaults this); workers, migrations and commands do not.
+# A PostgreSQL duration: "10s", "500ms", "0" for none. See config/db.py for the lock waits exempt from it.
+DATABASE_STATEMENT_TIMEOUT = os.environ.get("DATABASE_STATEMENT_TIMEOUT", "").strip()
+if DATABASE_STATEMENT_TIMEOUT in ("0", "0s", "0ms"):
+    DATABASE_STATEMENT_TIMEOUT = ""
+if DATABASE_STATEMENT_TIMEOUT and DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    if not re.fullmatch(r"\d+(ms|s|min)?", DATABASE_STATEMENT_TIMEOUT):
+        raise ImproperlyConfigured(f"DATABASE_STATEMENT_TIMEOUT={DATABASE_STATEMENT_TIMEOUT!r}: expected 10s, 500ms…")
+    DATABASES["default"].setdefault("OPTIONS", {})["options"] = f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT}"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

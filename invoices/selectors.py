@@ -3,7 +3,7 @@
 import uuid
 
 import django_filters
-from django.db.models import Case, DecimalField, F, OuterRef, Prefetch, Subquery, Sum, Value, When
+from django.db.models import Case, Count, DecimalField, F, OuterRef, Prefetch, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from config.errors import NotFound, RuleViolation
@@ -15,6 +15,7 @@ from invoices.models import (
     Document,
     DocumentLine,
     DocumentStatus,
+    DocumentTally,
 )
 from invoices.search import search_key
 
@@ -45,14 +46,22 @@ def _credited_total():
     return Coalesce(Subquery(taken), Value(0), output_field=DecimalField(max_digits=18, decimal_places=2))
 
 
-def documents_of(company, *, credit_notes_only: bool = False):
-    documents = (
-        Document.objects.filter(company=company, deleted_at__isnull=True)
-        .select_related("client", "series", "parent_document")
+def _live_documents(company, *, credit_notes_only: bool = False):
+    documents = Document.objects.filter(company=company, deleted_at__isnull=True)
+    return documents.filter(is_credit_note=True) if credit_notes_only else documents
+
+
+def _as_rendered(documents):
+    """What rendering a document reads, fetched with it: one query for the documents, one for their lines."""
+    return (
+        documents.select_related("client", "series", "parent_document")
         .prefetch_related(Prefetch("lines", queryset=DocumentLine.objects.select_related("parent_line")))
         .annotate(credited_total=_credited_total())
     )
-    return documents.filter(is_credit_note=True) if credit_notes_only else documents
+
+
+def documents_of(company, *, credit_notes_only: bool = False):
+    return _as_rendered(_live_documents(company, credit_notes_only=credit_notes_only))
 
 
 def document_get(*, company, document_id: uuid.UUID | int, credit_notes_only: bool = False) -> Document:
@@ -109,17 +118,41 @@ class DocumentFilter(django_filters.FilterSet):
         return queryset.filter(search_text__contains=search_key(value))
 
 
-def document_list(*, company, params, credit_notes_only: bool = False):
-    filterset = DocumentFilter(params, queryset=documents_of(company, credit_notes_only=credit_notes_only))
+def _tally(company, *, is_credit_note: bool | None):
+    tally = DocumentTally.objects.filter(company=company)
+    if is_credit_note is not None:
+        tally = tally.filter(is_credit_note=is_credit_note)
+    return tally.values("company").annotate(total=Sum("live")).values("total")
+
+
+def _count(documents):
+    # Grouped by company, which the list pins to one value: a one-row count usable as a scalar subquery.
+    return documents.order_by().values("company").annotate(total=Count("pk")).values("total")
+
+
+def document_list(*, company, params, credit_notes_only: bool = False) -> tuple[QuerySet, QuerySet]:
+    """The filtered, ordered documents, and a one-row query of their exact total.
+
+    Unfiltered (or filtered by kind only) the total is DocumentTally's few rows; otherwise a count over the
+    filter's partial index. Raises RuleViolation for invalid parameters.
+    """
+    filterset = DocumentFilter(params, queryset=_live_documents(company, credit_notes_only=credit_notes_only))
     if not filterset.is_valid():
         details = {field: [str(message) for message in messages] for field, messages in filterset.errors.items()}
         raise RuleViolation("Invalid query parameters.", details)
-    documents = filterset.qs
+    given = {name for name, value in filterset.form.cleaned_data.items() if value not in (None, "", [])}
+    kind = filterset.form.cleaned_data.get("isCreditNote")
+    kind = kind if isinstance(kind, bool) else None  # "" when the parameter is absent
+    if given - {"ordering", "isCreditNote"} or (credit_notes_only and kind is False):
+        total = _count(filterset.qs)
+    else:
+        total = _tally(company, is_credit_note=True if credit_notes_only else kind)
+    documents = _as_rendered(filterset.qs)
     if not params.get("ordering"):
         documents = documents.order_by(*DEFAULT_ORDERING)
     else:
         documents = documents.order_by(*documents.query.order_by, "-pk")
-    return documents
+    return documents, total
 
 
 def clients_of(company):

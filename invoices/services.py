@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.party_rules import CURRENCIES, clean_party
+from config.db import waiting_for_lock
 from config.errors import InvalidState, NotFound, RuleViolation, Violations
 from invoices.calculations import MAX_MONEY, ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
 from invoices.models import (
@@ -107,7 +108,8 @@ def lock_documents(*documents: Document | None) -> dict[int, Document]:
     A document deleted by a request that committed first is gone: NotFound, as its URL now answers.
     """
     pks = sorted({document.pk for document in documents if document is not None})
-    locked = Document.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk")
+    with waiting_for_lock():
+        locked = list(Document.objects.select_for_update(of=("self",)).filter(pk__in=pks).order_by("pk"))
     found = {document.pk: document for document in locked if document.deleted_at is None}
     if len(found) != len(pks):
         raise NotFound("No such document.")

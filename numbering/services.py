@@ -6,6 +6,7 @@ import re
 from django.db import transaction
 
 from accounts.models import Company
+from config.db import waiting_for_lock
 from config.errors import Violations
 from numbering.models import Series, SeriesKind
 
@@ -32,7 +33,8 @@ def allocate(*, series: Series, issue_date: datetime.date) -> str:
     rollback leaves no gap.
     """
     assert transaction.get_connection().in_atomic_block, "allocate() runs inside the issuing transaction"
-    locked = Series.objects.select_for_update().get(pk=series.pk)
+    with waiting_for_lock():
+        locked = Series.objects.select_for_update().get(pk=series.pk)
     if locked.yearly:
         if locked.year is None:
             locked.year = issue_date.year  # a new series starts where it was set to (a migration from elsewhere)

@@ -49,7 +49,7 @@ class DocumentListView(CompanyAPIView):
         page = self.page_query(data=request.query_params)
         problems = {} if page.is_valid() else flatten_errors(page.errors)
         try:
-            documents = selectors.document_list(
+            documents, total = selectors.document_list(
                 company=request.company, params=self.filter_params(), credit_notes_only=self.credit_notes_only
             )
         except RuleViolation as invalid_filters:
@@ -58,7 +58,9 @@ class DocumentListView(CompanyAPIView):
             raise RuleViolation("Invalid query parameters.", problems)
         page = page.validated_data
         return Response(
-            paginate(documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data)
+            paginate(
+                documents, page["page"], page["limit"], lambda items: DocumentOut(items, many=True).data, total=total
+            )
         )
 
     @extend_schema(request=DOCUMENT_BODY, responses={201: DocumentOut})

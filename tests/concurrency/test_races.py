@@ -371,3 +371,36 @@ def test_apply_void_and_payment_never_deadlock(company, shape):
         assert note.applied_amount == (
             CreditApplication.objects.filter(credit_note=note).aggregate(s=Sum("amount"))["s"] or D("0.00")
         )
+
+
+# --- 5. the list tally ------------------------------------------------------------------------------
+
+
+def test_creates_issues_and_deletes_racing_keep_the_tally_exact_and_never_deadlock(company):
+    """Creating drafts, creating-and-issuing (tally row, then series lock), issuing existing drafts (series
+    lock only) and deleting drafts (tally row only) all at once: no lock cycle, and the tally equals a count."""
+    from invoices.models import DocumentTally
+    from invoices.services import draft_delete
+
+    client = factories.client(company)
+    drafts = [factories.invoice(company, client_=client, issue=False) for _ in range(8)]
+
+    def create(issue: bool):
+        return lambda: factories.invoice(company, client_=client, issue=issue).pk
+
+    def issue_existing(pk):
+        draft = Document.objects.get(pk=pk)
+        return lambda: invoice_issue(document=draft).pk
+
+    def delete(pk):
+        draft = Document.objects.get(pk=pk)
+        return lambda: draft_delete(document=draft)
+
+    prepares = [lambda: create(issue=False) for _ in range(4)] + [lambda: create(issue=True) for _ in range(4)]
+    prepares += [partial(issue_existing, draft.pk) for draft in drafts[:4]]
+    prepares += [partial(delete, draft.pk) for draft in drafts[4:]]
+    successes, failures = split(run_concurrently(prepares))
+    assert not failures and len(successes) == 16
+    live = Document.objects.filter(company=company, deleted_at__isnull=True).count()
+    assert live == 8 + 8 - 4
+    assert sum(DocumentTally.objects.filter(company=company).values_list("live", flat=True)) == live
