@@ -210,6 +210,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 EINVOICE_PROVIDER = os.environ.get("EINVOICE_PROVIDER", "simulator")
+# Folder of the official UBL 2.1 XSD and CIUS-RO schematron (reference data, not in the repository); empty: not run.
 EINVOICE_VALIDATION_DIR = os.environ.get("EINVOICE_VALIDATION_DIR", "")
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")

@@ -1,7 +1,9 @@
 import json
 import os
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from hypothesis import settings as hypothesis_settings
@@ -26,6 +28,24 @@ def _require_postgresql(django_db_setup, django_db_blocker):
                 "postgres://postgres@127.0.0.1:5432/stornare_test).",
                 returncode=2,
             )
+
+
+@pytest.fixture(autouse=True, scope="session")
+def validation_artifacts():
+    """The official UBL 2.1 XSD and CIUS-RO schematron for the whole suite. They are reference data kept beside the
+    repository, and without them validation skips its XSD and schematron: the suite must stop rather than pass."""
+    repository = Path(__file__).resolve().parent.parent
+    folder = Path(os.environ.get("EINVOICE_VALIDATION_DIR") or repository.parent / "shared" / "validation")
+    if not folder.is_dir():
+        pytest.exit(
+            f"The e-Factura validation artifacts are not at {folder}: set EINVOICE_VALIDATION_DIR to the folder "
+            "holding ubl-2.1-xsd/ and cius-ro/ (by default ../shared/validation beside the repository).",
+            returncode=2,
+        )
+    previous = settings.EINVOICE_VALIDATION_DIR
+    settings.EINVOICE_VALIDATION_DIR = str(folder)
+    yield folder
+    settings.EINVOICE_VALIDATION_DIR = previous
 
 
 @pytest.fixture(autouse=True)
