@@ -9,6 +9,10 @@ class CreditNoteFormat(models.TextChoices):
     STORNO_INVOICE = "storno_invoice", "UBL Invoice (380), negative amounts"
 
 
+# The invoice type code (BT-3) a credit note gets from each format; a note may name its own.
+CREDIT_NOTE_TYPE_CODES = {CreditNoteFormat.CREDIT_NOTE: "381", CreditNoteFormat.STORNO_INVOICE: "380"}
+
+
 class Company(models.Model):
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     name = models.CharField(max_length=200)

@@ -70,6 +70,9 @@ def clean_party(data: dict, violations: Violations, *, prefix: str = "") -> dict
             county = normalize_county(county)
             if county and county not in RO_COUNTIES:
                 violations.add(f"{prefix}county", "Not an ISO 3166-2:RO county code (e.g. RO-CJ, RO-B).")
+            elif not county and (data.get("city") or data.get("address")):
+                # BR-RO-110/111: an e-invoice names the county of every Romanian address.
+                violations.add(f"{prefix}county", "A Romanian address needs its county (ISO 3166-2:RO, e.g. RO-CJ).")
             if county == BUCHAREST and "city" in data:
                 sector = normalize_sector(data.get("city") or "")
                 if sector is None:

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from accounts.api import CompanyView
 from creditnotes.api import views as credit_notes
+from einvoice import api as einvoice
 from invoices.api import views as invoices
 from numbering.api import SeriesDetailView, SeriesListView
 
@@ -14,6 +15,8 @@ v1 = [
     path("invoices/<uuid:id>/credit", invoices.InvoiceCreditView.as_view()),
     path("invoices/<uuid:id>/creditable", invoices.InvoiceCreditableView.as_view()),
     path("invoices/<uuid:id>/payments", invoices.InvoicePaymentView.as_view()),
+    path("invoices/<uuid:id>/xml", einvoice.DocumentXmlView.as_view()),
+    path("invoices/<uuid:id>/xml/validation", einvoice.DocumentXmlValidationView.as_view()),
     path("credit_notes", credit_notes.CreditNoteListView.as_view()),
     path("credit_notes/preview", credit_notes.CreditNotePreviewView.as_view()),
     path("credit_notes/stats", credit_notes.CreditNoteStatsView.as_view()),

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from accounts.models import CREDIT_NOTE_TYPE_CODES
 from config.errors import InvalidState, RuleViolation, Violations
 from creditnotes.crediting import (
     ByAmount,
@@ -318,6 +319,7 @@ def _credit_note_values(*, company, values: dict, draft: Document | None = None)
         "notes": values.get("notes", ""),
         "internal_notes": values.get("internal_notes", ""),
         "auto_apply": values.get("auto_apply", True),
+        "invoice_type_code": values.get("invoice_type_code") or CREDIT_NOTE_TYPE_CODES[company.credit_note_format],
     }
     return fields, rows, totals
 
@@ -341,7 +343,7 @@ def credit_note_create(
         if parent is not None:
             parent = lock_documents(parent)[parent.pk]
         fields, rows, totals = _credit_note_values(company=company, values={**values, "parent": parent})
-        note = Document(company=company, is_credit_note=True, invoice_type_code="381", created_by=user, **fields)
+        note = Document(company=company, is_credit_note=True, created_by=user, **fields)
         refresh_search_text(note)
         note.save()
         write_lines(note, rows, totals)
@@ -390,6 +392,7 @@ def credit_note_draft_values(note: Document) -> dict:
         "notes": note.notes,
         "internal_notes": note.internal_notes,
         "auto_apply": note.auto_apply,
+        "invoice_type_code": note.invoice_type_code,
     }
     lines = list(note.lines.all())
     if note.parent_document_id is not None:

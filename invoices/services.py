@@ -11,6 +11,7 @@ from django.utils import timezone
 from accounts.party_rules import CURRENCIES, clean_party
 from config.db import waiting_for_lock
 from config.errors import InvalidState, NotFound, RuleViolation, Violations
+from einvoice.readiness import check_ready_to_issue
 from invoices.calculations import MAX_MONEY, ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
 from invoices.models import (
     VAT_CATEGORIES,
@@ -286,6 +287,7 @@ def stamp_issue(document: Document) -> None:
     if document.due_date < document.issue_date:
         raise RuleViolation.on("dueDate", "The due date cannot be before the issue date.")
     document.client_snapshot = client_snapshot(document.client)
+    check_ready_to_issue(document, document.client_snapshot)
     document.number = allocate(series=document.series, issue_date=document.issue_date)
     refresh_search_text(document)
     document.save()

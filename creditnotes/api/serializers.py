@@ -1,5 +1,6 @@
 from rest_framework import serializers
 
+from accounts.models import CREDIT_NOTE_TYPE_CODES
 from config.fields import ExchangeRate, Money, Quantity, Rate, StrictSerializer
 from invoices.api.serializers import DocumentIn, LineIn
 from invoices.models import VAT_CATEGORIES, PaymentMethod
@@ -24,7 +25,17 @@ class CreditAmountFields(serializers.Serializer):
     autoApply = serializers.BooleanField(source="auto_apply", required=False)
 
 
-class CreditNoteIn(DocumentIn, CreditAmountFields):
+class EInvoiceFormField(serializers.Serializer):
+    invoiceTypeCode = serializers.ChoiceField(
+        source="invoice_type_code",
+        choices=sorted(set(CREDIT_NOTE_TYPE_CODES.values())),
+        required=False,
+        help_text="The e-invoice form: 381, a UBL CreditNote with positive amounts, or 380, a storno Invoice with "
+        "negative ones. Default: the company's creditNoteFormat.",
+    )
+
+
+class CreditNoteIn(DocumentIn, CreditAmountFields, EInvoiceFormField):
     parentDocumentId = serializers.UUIDField(source="parent_id", required=False, allow_null=True)
     reason = serializers.CharField(max_length=300)
     lines = serializers.ListField(child=serializers.DictField(), max_length=MAX_LINES, required=False)
@@ -46,7 +57,7 @@ class CreditNoteIn(DocumentIn, CreditAmountFields):
         return attrs
 
 
-class CreditRequestIn(StrictSerializer, CreditAmountFields):
+class CreditRequestIn(StrictSerializer, CreditAmountFields, EInvoiceFormField):
     """POST /invoices/{id}/credit."""
 
     lines = CreditLineIn(many=True, max_length=MAX_LINES, required=False)
