@@ -195,7 +195,8 @@ class Document(models.Model):
             ),
             models.Index(fields=["company", "status", *NEWEST_FIRST], condition=LIVE, name="document_list_status"),
             models.Index(fields=["company", "anaf_status", *NEWEST_FIRST], condition=LIVE, name="document_list_anaf"),
-            models.Index(fields=["client", *NEWEST_FIRST], condition=LIVE, name="document_list_client"),
+            # The company too, though a client has one: the count of a client's documents is then index-only.
+            models.Index(fields=["company", "client", *NEWEST_FIRST], condition=LIVE, name="document_list_client"),
             models.Index(fields=["company", "number", "id"], condition=LIVE, name="document_list_by_number"),
             models.Index(fields=["company", "total", "id"], condition=LIVE, name="document_list_by_total"),
             models.Index(fields=["company", "created_at", "id"], condition=LIVE, name="document_list_by_created"),

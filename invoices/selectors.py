@@ -94,8 +94,10 @@ class DocumentFilter(django_filters.FilterSet):
     # `from` is a Python keyword, so this filter is declared through the class namespace.
     locals()["from"] = django_filters.DateFilter(field_name="issue_date", lookup_expr="gte")
     to = django_filters.DateFilter(field_name="issue_date", lookup_expr="lte")
-    clientId = django_filters.UUIDFilter(field_name="client__uuid")
-    parentDocumentId = django_filters.UUIDFilter(field_name="parent_document__uuid")
+    # By key from a scalar subquery, not by a join on the UUID: the planner then knows the key and walks the
+    # client's (or parent's) own index, newest first, instead of the company's whole list.
+    clientId = django_filters.UUIDFilter(method="filter_client")
+    parentDocumentId = django_filters.UUIDFilter(method="filter_parent")
     currency = django_filters.CharFilter(method="filter_currency", max_length=3)
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     ordering = django_filters.OrderingFilter(
@@ -110,6 +112,12 @@ class DocumentFilter(django_filters.FilterSet):
         if value in ANAF_STATUS_TABS:
             return queryset.filter(anaf_status=value)
         return queryset.filter(status=value)
+
+    def filter_client(self, queryset, name, value):
+        return queryset.filter(client_id=Subquery(Client.objects.filter(uuid=value).order_by().values("pk")))
+
+    def filter_parent(self, queryset, name, value):
+        return queryset.filter(parent_document_id=Subquery(Document.objects.filter(uuid=value).order_by().values("pk")))
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.upper())
