@@ -205,11 +205,38 @@ CELERY_TASK_ALWAYS_EAGER = not REDIS_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A task not acknowledged within this time is delivered again; every countdown the sync uses stays below it.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BEAT_SCHEDULE = {
     "purge-idempotency-records": {"task": "accounts.purge_idempotency_records", "schedule": 3600.0},
+    "einvoice-sweep": {"task": "einvoice.sweep", "schedule": float(os.environ.get("EINVOICE_SWEEP_SECONDS", "15"))},
 }
 
 EINVOICE_PROVIDER = os.environ.get("EINVOICE_PROVIDER", "simulator")
+if EINVOICE_PROVIDER not in ("simulator", "anaf-test", "anaf-prod"):
+    raise ImproperlyConfigured(f"EINVOICE_PROVIDER={EINVOICE_PROVIDER!r}: simulator, anaf-test or anaf-prod.")
+# The simulator: in this process (empty) or a standalone one (`manage.py anaf_simulator`) at this URL; its state
+# lives in a folder every process shares.
+EINVOICE_SIMULATOR_URL = os.environ.get("EINVOICE_SIMULATOR_URL", "")
+# Fernet key for the ANAF OAuth tokens at rest; empty: derived from SECRET_KEY.
+EINVOICE_TOKEN_KEY = os.environ.get("EINVOICE_TOKEN_KEY", "")
+EINVOICE_SIMULATOR_DIR = os.environ.get("EINVOICE_SIMULATOR_DIR", "")
+EINVOICE_SIMULATOR_PROCESSING_SECONDS = float(os.environ.get("EINVOICE_SIMULATOR_PROCESSING_SECONDS", "2"))
+EINVOICE_CONNECT_TIMEOUT_SECONDS = float(os.environ.get("EINVOICE_CONNECT_TIMEOUT_SECONDS", "5"))
+EINVOICE_READ_TIMEOUT_SECONDS = float(os.environ.get("EINVOICE_READ_TIMEOUT_SECONDS", "30"))
+# Calls to ANAF per minute, all workers together (ANAF allows 1,000).
+EINVOICE_RATE_LIMIT_PER_MINUTE = int(os.environ.get("EINVOICE_RATE_LIMIT_PER_MINUTE", "600"))
+# After an upload that went unanswered, how long ANAF gets to list it before the upload is made again.
+EINVOICE_RECONCILE_AFTER_SECONDS = float(
+    os.environ.get("EINVOICE_RECONCILE_AFTER_SECONDS", "10" if EINVOICE_PROVIDER == "simulator" else "900")
+)
+# A worker's lease on a submission while it works on it: longer than any one step (an upload's timeouts plus
+# rate-limit waits). A worker that dies holds it this long before the sweeper re-drives the submission.
+EINVOICE_LEASE_SECONDS = float(os.environ.get("EINVOICE_LEASE_SECONDS", "180"))
+# The longest wait between two attempts; it stays below the broker's visibility timeout.
+EINVOICE_RETRY_CAP_SECONDS = float(os.environ.get("EINVOICE_RETRY_CAP_SECONDS", "600"))
+# Failed calls in a row before a submission ends in `error` (with the backoff, about a day).
+EINVOICE_MAX_ATTEMPTS = int(os.environ.get("EINVOICE_MAX_ATTEMPTS", "150"))
 # Folder of the official UBL 2.1 XSD and CIUS-RO schematron (reference data, not in the repository); empty: not run.
 EINVOICE_VALIDATION_DIR = os.environ.get("EINVOICE_VALIDATION_DIR", "")
 

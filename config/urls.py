@@ -17,6 +17,7 @@ v1 = [
     path("invoices/<uuid:id>/payments", invoices.InvoicePaymentView.as_view()),
     path("invoices/<uuid:id>/xml", einvoice.DocumentXmlView.as_view()),
     path("invoices/<uuid:id>/xml/validation", einvoice.DocumentXmlValidationView.as_view()),
+    path("invoices/<uuid:id>/einvoice", einvoice.DocumentEInvoiceView.as_view()),
     path("credit_notes", credit_notes.CreditNoteListView.as_view()),
     path("credit_notes/preview", credit_notes.CreditNotePreviewView.as_view()),
     path("credit_notes/stats", credit_notes.CreditNoteStatsView.as_view()),

@@ -1,13 +1,16 @@
-"""GET /api/v1/invoices/{id}/xml and …/xml/validation: a document's e-invoice and what the official rules say of it."""
+"""A document's e-invoice: GET …/xml and …/xml/validation (the document and what the official rules say of it),
+POST/GET …/einvoice (its submission to ANAF)."""
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from config.errors import InvalidState
-from einvoice import validation
+from config.fields import EmptyIn
+from einvoice import services, validation
+from einvoice.models import EventKind
 from einvoice.ubl.builder import build, filename
 from invoices.api.views import DocumentInPathView
 from invoices.models import DocumentStatus
@@ -66,3 +69,38 @@ class DocumentXmlValidationView(EInvoiceView):
         if report.unavailable:
             findings.append(validation.Finding(VALIDATION_UNAVAILABLE, "warning", report.unavailable, "", source="own"))
         return Response(ValidationOut({"valid": report.valid, "ran": list(report.ran), "findings": findings}).data)
+
+
+class EventOut(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=EventKind.choices)
+    at = serializers.DateTimeField()
+    detail = serializers.JSONField()
+
+
+class SubmissionOut(serializers.Serializer):
+    anafStatus = serializers.CharField()
+    uploadIndex = serializers.IntegerField(allow_null=True)
+    downloadId = serializers.CharField(allow_blank=True)
+    errors = serializers.JSONField()
+    deadline = serializers.DateField(allow_null=True)
+    events = EventOut(many=True)
+
+
+class DocumentEInvoiceView(EInvoiceView):
+    @extend_schema(
+        request=EmptyIn,
+        responses={202: SubmissionOut, 200: SubmissionOut},
+        description="Queue the upload to ANAF: 202 with the new submission; 200 with the one already under way "
+        "or accepted. A rejected document may be submitted again.",
+    )
+    def post(self, request, id):
+        self.validated(EmptyIn)
+        submission, created = services.submission_queue(document=self.issued_document(id))
+        return Response(
+            SubmissionOut(services.submission_status(submission.document)).data,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(responses=SubmissionOut)
+    def get(self, request, id):
+        return Response(SubmissionOut(services.submission_status(self.document(id))).data)

@@ -1,5 +1,6 @@
 """Reads of documents and clients: scoped querysets, the list filters of API.md, annotations."""
 
+import datetime
 import uuid
 
 import django_filters
@@ -18,8 +19,13 @@ from invoices.models import (
     DocumentTally,
 )
 from invoices.search import search_key
+from invoices.services import today_in_romania
 
 ANAF_STATUS_TABS = (AnafStatus.UPLOADED, AnafStatus.VALIDATED, AnafStatus.REJECTED, AnafStatus.ERROR)
+# OUG 120/2021 art. 10(7): 5 calendar days from the issue date to transmit to ANAF.
+TRANSMISSION_DAYS = 5
+DUE_SOON_DAYS = 2
+UNTRANSMITTED = (AnafStatus.NOT_SUBMITTED, AnafStatus.QUEUED, AnafStatus.REJECTED, AnafStatus.ERROR)
 # Drafts (no issue date yet) first, as PostgreSQL orders NULLs in a descending index; said explicitly so
 # that SQLite agrees.
 DEFAULT_ORDERING = (F("issue_date").desc(nulls_first=True), "-created_at", "-pk")
@@ -99,6 +105,7 @@ class DocumentFilter(django_filters.FilterSet):
     clientId = django_filters.UUIDFilter(method="filter_client")
     parentDocumentId = django_filters.UUIDFilter(method="filter_parent")
     currency = django_filters.CharFilter(method="filter_currency", max_length=3)
+    einvoiceDue = django_filters.ChoiceFilter(choices=[("overdue", "overdue"), ("soon", "soon")], method="filter_due")
     search = django_filters.CharFilter(method="filter_search", max_length=200)
     ordering = django_filters.OrderingFilter(
         fields=(("issue_date", "issueDate"), ("number", "number"), ("total", "total"), ("created_at", "createdAt"))
@@ -118,6 +125,17 @@ class DocumentFilter(django_filters.FilterSet):
 
     def filter_parent(self, queryset, name, value):
         return queryset.filter(parent_document_id=Subquery(Document.objects.filter(uuid=value).order_by().values("pk")))
+
+    def filter_due(self, queryset, name, value):
+        """The legal transmission deadline is the issue date + TRANSMISSION_DAYS; what is not at ANAF yet counts."""
+        today = today_in_romania()
+        last_issue_date = today - datetime.timedelta(days=TRANSMISSION_DAYS)
+        untransmitted = queryset.exclude(status=DocumentStatus.DRAFT).filter(anaf_status__in=UNTRANSMITTED)
+        if value == "overdue":
+            return untransmitted.filter(issue_date__lt=last_issue_date)
+        return untransmitted.filter(
+            issue_date__gte=last_issue_date, issue_date__lte=last_issue_date + datetime.timedelta(days=DUE_SOON_DAYS)
+        )
 
     def filter_currency(self, queryset, name, value):
         return queryset.filter(currency=value.upper())

@@ -22,6 +22,13 @@ DOCUMENT_FILTERS = [
     OpenApiParameter("parentDocumentId", OpenApiTypes.UUID),
     OpenApiParameter("currency", str),
     OpenApiParameter(
+        "einvoiceDue",
+        str,
+        enum=["overdue", "soon"],
+        description="Issued documents not yet transmitted to ANAF (not submitted, queued, rejected or failed) whose "
+        "5-day transmission deadline has passed (overdue) or ends within 2 days (soon).",
+    ),
+    OpenApiParameter(
         "ordering", str, description="issueDate, number, total or createdAt; `-` for descending; comma-separated."
     ),
 ]

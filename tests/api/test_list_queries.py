@@ -126,3 +126,25 @@ def test_the_unfiltered_total_is_the_tally_not_a_count(api, company, documents):
     DocumentTally.objects.filter(company=company, is_credit_note=True).update(live=0)
     assert ok(api.get(f"{V1}/credit_notes"))["total"] == 0
     assert ok(api.get(f"{V1}/credit_notes?status=issued"))["total"] == 1
+
+
+def test_einvoice_due_lists_what_is_not_at_anaf_within_or_past_its_deadline(api, company):
+    from datetime import timedelta
+
+    from invoices.services import today_in_romania
+
+    today = today_in_romania()
+    client = factories.client(company)
+    overdue = factories.invoice(company, client_=client, issue_date=today - timedelta(days=6))
+    soon = factories.invoice(company, client_=client, issue_date=today - timedelta(days=4))
+    factories.invoice(company, client_=client, issue_date=today)  # 5 days left: neither
+    sent = factories.invoice(company, client_=client, issue_date=today - timedelta(days=9))
+    Document.objects.filter(pk=sent.pk).update(anaf_status="validated")
+    factories.invoice(company, client_=client, issue=False)  # a draft has no deadline yet
+
+    def listed_ids(query):
+        return [item["id"] for item in ok(api.get(f"{V1}/invoices?{query}"))["data"]]
+
+    assert listed_ids("einvoiceDue=overdue") == [str(overdue.uuid)]
+    assert listed_ids("einvoiceDue=soon") == [str(soon.uuid)]
+    assert api.get(f"{V1}/invoices?einvoiceDue=later").status_code == 422
