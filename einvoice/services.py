@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import InvalidState
+from einvoice import sync
 from einvoice.models import STANDING_STATES, EInvoiceEvent, EInvoiceSubmission, EventKind
 from einvoice.ubl.builder import build
 from einvoice.ubl.forms import CREDIT_NOTE_TYPE_CODE
@@ -38,7 +39,6 @@ def submission_queue(*, document: Document) -> tuple[EInvoiceSubmission, bool]:
     A document on its way to ANAF, or accepted by it, keeps its submission: asking again answers that one.
     After a rejection (or a failure to deliver) a new one is made from the document as it is now.
     """
-    from einvoice.sync import dispatch  # the worker side imports the services; this import goes the other way
 
     with transaction.atomic():
         locked = lock_documents(document)[document.pk]
@@ -58,26 +58,16 @@ def submission_queue(*, document: Document) -> tuple[EInvoiceSubmission, bool]:
         EInvoiceEvent.objects.create(
             submission=submission, kind=EventKind.QUEUED, detail={"standard": submission.standard}
         )
-        mirror(submission)
-        transaction.on_commit(lambda: dispatch(submission.pk))
+        sync.mirror(submission)
+        transaction.on_commit(lambda: sync.dispatch(submission.pk))
         return submission, True
-
-
-def mirror(submission: EInvoiceSubmission) -> None:
-    """The document shows its latest submission (`anafStatus`, `anafUploadIndex`, …): an UPDATE, which waits for
-    any service holding the document's lock, so it never overwrites what that service writes."""
-    Document.objects.filter(pk=submission.document_id).update(
-        anaf_status=submission.state,
-        anaf_upload_index=submission.upload_index,
-        anaf_upload_date=submission.uploaded_at,
-        anaf_download_id=submission.download_id,
-        anaf_errors=submission.errors,
-    )
 
 
 def submission_status(document: Document) -> dict:
     """GET …/einvoice: the latest submission, or what a document never submitted shows."""
     submission = latest_submission(document)
+    if submission is not None:
+        sync.redrive_if_stalled(submission.pk)
     if submission is None:
         return {
             "anafStatus": AnafStatus.NOT_SUBMITTED,

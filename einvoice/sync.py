@@ -39,8 +39,7 @@ from einvoice.anaf.client import (
 )
 from einvoice.models import ACTIVE_STATES, EInvoiceEvent, EInvoiceSubmission, EventKind
 from einvoice.provider import anaf_client
-from einvoice.services import mirror
-from invoices.models import AnafStatus
+from invoices.models import AnafStatus, Document
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +47,7 @@ FIRST_POLL_SECONDS = 2.0
 MAX_POLL_SECONDS = 900.0  # ANAF allows 100 status calls per message per day: 96 a day at this spacing
 ANSWER_CHARS = 4000  # of a raw answer kept in an event
 RECONCILE_DAYS = 2  # how far back an unanswered upload is looked for: its event says when it was sent
+CLOCK_MARGIN = datetime.timedelta(minutes=2)
 # ANAF's answer to a document it already has (reference §1.11).
 DUPLICATE = re.compile(r"a mai fost transmisa anterior cu index=(\d+)")
 
@@ -67,14 +67,18 @@ def advance(submission_id: int) -> float | None:
     return delay
 
 
-def due_submissions() -> list[int]:
+def due_submissions():
     """What the sweeper re-drives: active submissions whose next attempt is due and that no worker holds."""
     now = timezone.now()
-    return list(
-        EInvoiceSubmission.objects.filter(state__in=ACTIVE_STATES, next_attempt_at__lte=now)
-        .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .values_list("pk", flat=True)
+    return EInvoiceSubmission.objects.filter(state__in=ACTIVE_STATES, next_attempt_at__lte=now).filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
     )
+
+
+def redrive_if_stalled(submission_id: int) -> None:
+    """The embedded default has no beat: looking at a stalled submission (its process ended mid-sync) re-drives it."""
+    if settings.CELERY_TASK_ALWAYS_EAGER and due_submissions().filter(pk=submission_id).exists():
+        dispatch(submission_id)
 
 
 def dispatch(submission_id: int, delay: float = 0.0) -> None:
@@ -178,7 +182,7 @@ def _reconcile(submission: EInvoiceSubmission, client: AnafClient, unanswered: E
     if waited < settings.EINVOICE_RECONCILE_AFTER_SECONDS:
         return settings.EINVOICE_RECONCILE_AFTER_SECONDS - waited
     try:
-        found = _find_upload(submission, client)
+        found = _find_upload(submission, client, since=unanswered.at)
     except RetryableError as error:
         _event(submission, EventKind.ERROR, {"step": "reconcile", "error": str(error), "answer": _raw(error)})
         return _retry(submission, error)
@@ -191,7 +195,7 @@ def _reconcile(submission: EInvoiceSubmission, client: AnafClient, unanswered: E
     return _uploaded(submission, found)
 
 
-def _find_upload(submission: EInvoiceSubmission, client: AnafClient) -> int | None:
+def _find_upload(submission: EInvoiceSubmission, client: AnafClient, *, since: datetime.datetime) -> int | None:
     """The upload index of our document among the messages of the last days: the candidates no other submission
     owns, confirmed by the document number and date inside their answer.
 
@@ -207,7 +211,9 @@ def _find_upload(submission: EInvoiceSubmission, client: AnafClient) -> int | No
     listing = client.messages(cif=submission.company.cif, days=RECONCILE_DAYS)
     for message in listing.messages:
         index = int(message.id_solicitare) if (message.id_solicitare or "").isdigit() else None
-        if index is None or index in known:
+        # Only what ANAF took after the unanswered upload left (less a margin for the two clocks) and that no
+        # submission owns: each candidate costs a download, of which ANAF allows 10 a day per message.
+        if index is None or index in known or message.data_creare < since - CLOCK_MARGIN:
             continue
         ratelimit.acquire()
         answer = client.download(message.id)
@@ -280,6 +286,18 @@ def _duplicate_of(errors: list[dict]) -> int | None:
 
 
 # --- bookkeeping -------------------------------------------------------------------------------------------
+
+
+def mirror(submission: EInvoiceSubmission) -> None:
+    """The document shows its latest submission (`anafStatus`, `anafUploadIndex`, …): an UPDATE, which waits for
+    any service holding the document's lock, so it never overwrites what that service writes."""
+    Document.objects.filter(pk=submission.document_id).update(
+        anaf_status=submission.state,
+        anaf_upload_index=submission.upload_index,
+        anaf_upload_date=submission.uploaded_at,
+        anaf_download_id=submission.download_id,
+        anaf_errors=submission.errors,
+    )
 
 
 def _finish(submission: EInvoiceSubmission, state: str, *, errors: list) -> None:

@@ -15,7 +15,7 @@ def sync_submission(submission_id: int) -> None:
 def sweep() -> int:
     """Re-drives every submission whose next step is due and that no worker holds: a lost task, a flushed broker
     or a killed worker delays a sync by one sweep, never loses it."""
-    due = due_submissions()
+    due = list(due_submissions().values_list("pk", flat=True))
     for submission_id in due:
         dispatch(submission_id)
     return len(due)
