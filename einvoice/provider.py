@@ -39,9 +39,12 @@ def anaf_client(company) -> AnafClient:
         transport = httpx.WSGITransport(app=in_process_simulator())
         return AnafClient(IN_PROCESS_URL, lambda: SIMULATOR_TOKEN, timeouts(), transport=transport)
     test = settings.EINVOICE_PROVIDER == "anaf-test"
+    # Taken (and refreshed) now, before the step records anything: a company that cannot authorize fails here,
+    # not halfway through an upload. A client lives for one step, well within the token's life.
+    token = tokens.access_token(company)
     return AnafClient(
         Environment.TEST if test else Environment.PROD,
-        lambda: tokens.access_token(company),
+        lambda: token,
         timeouts(),
         # validare and transformare exist on production hosts only.
         validation_base_url=Environment.PUBLIC if test else None,

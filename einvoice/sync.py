@@ -26,6 +26,7 @@ from django.db.models import Q
 from django.utils import timezone
 from lxml import etree
 
+from config.errors import ApplicationError
 from einvoice import ratelimit, validation
 from einvoice.anaf.client import (
     AmbiguousUpload,
@@ -60,8 +61,14 @@ def advance(submission_id: int) -> float | None:
         return None
     delay = None
     try:
-        with anaf_client(submission.company) as client:
-            delay = _step(submission, client)
+        try:
+            client = anaf_client(submission.company)
+        except (ApplicationError, AnafError) as error:  # not authorized at ANAF, or the refresh refused
+            _event(submission, EventKind.ERROR, {"step": "authorize", "error": str(error)})
+            delay = _retry(submission, error)
+        else:
+            with client:
+                delay = _step(submission, client)
     finally:
         _release(submission, delay)
     return delay
@@ -306,7 +313,7 @@ def _finish(submission: EInvoiceSubmission, state: str, *, errors: list) -> None
     return None
 
 
-def _retry(submission: EInvoiceSubmission, error: AnafError) -> float | None:
+def _retry(submission: EInvoiceSubmission, error: Exception) -> float | None:
     submission.attempts += 1
     if submission.attempts > settings.EINVOICE_MAX_ATTEMPTS:
         _event(submission, EventKind.ERROR, {"reason": "gave up after repeated failures", "error": str(error)})

@@ -54,8 +54,10 @@ def store(credentials: AnafCredentials, tokens: oauth.Tokens) -> None:
     credentials.refresh_token = seal(tokens.refresh_token)
     credentials.refresh_expires_at = tokens.refresh_expires_at or timezone.now() + datetime.timedelta(days=365)
     credentials.refreshed_at = timezone.now()
-    credentials.health = health_of(credentials)
+    if credentials.health == TokenHealth.FAILED:
+        credentials.health = TokenHealth.OK  # new tokens: the failure is behind; _alert_if_expiring judges the rest
     credentials.save()
+    _alert_if_expiring(credentials)
 
 
 def health_of(credentials: AnafCredentials) -> str:
@@ -69,8 +71,13 @@ def health_of(credentials: AnafCredentials) -> str:
 
 def access_token(company, *, oauth_base_url: str = oauth.OAUTH_BASE_URL, transport=None) -> str:
     """The company's current access token, refreshed first when it expires within REFRESH_BEFORE."""
-    credentials = AnafCredentials.objects.get(company=company)
+    credentials = AnafCredentials.objects.filter(company=company).first()
+    if credentials is None:
+        raise RuleViolation("This company has not authorized stornare at ANAF yet (manage.py anaf_authorize).")
     if not _needs_refresh(credentials):
+        # The refresh token ages while access tokens (90 days) are reused: its warning cannot wait for a refresh.
+        if credentials.health != TokenHealth.FAILED:
+            _alert_if_expiring(credentials)
         return unseal(credentials.access_token)
     try:
         return _refresh_under_lock(credentials.pk, oauth_base_url=oauth_base_url, transport=transport)
@@ -93,7 +100,6 @@ def _refresh_under_lock(credentials_id: int, *, oauth_base_url: str, transport) 
                 transport=transport,
             )
             store(credentials, tokens)
-        _alert_if_expiring(credentials)
         return unseal(credentials.access_token)
 
 
@@ -104,9 +110,12 @@ def _needs_refresh(credentials: AnafCredentials) -> bool:
 
 
 def _alert_if_expiring(credentials: AnafCredentials) -> None:
+    """Records the refresh token's health and warns once when it turns (the admin shows it from then on)."""
     health = health_of(credentials)
-    if health != credentials.health:
-        AnafCredentials.objects.filter(pk=credentials.pk).update(health=health)
+    if health == credentials.health:
+        return
+    AnafCredentials.objects.filter(pk=credentials.pk).update(health=health)
+    credentials.health = health
     if health != TokenHealth.OK:
         logger.warning(
             "ANAF refresh token of %s: %s (expires %s); authorize again with manage.py anaf_authorize",

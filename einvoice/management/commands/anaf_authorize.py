@@ -24,14 +24,20 @@ class Command(BaseCommand):
         parser.add_argument("--client-id", help="The OAuth client registered at ANAF (kept from a previous run).")
         parser.add_argument("--client-secret", help="Its secret (kept, encrypted, from a previous run).")
         parser.add_argument("--redirect-uri", help="The callback registered with the client, exactly.")
-        parser.add_argument("--code", help="The code, or the whole address ANAF redirected to; asked for if absent.")
+        parser.add_argument(
+            "--code", help="The code ANAF redirected with; asked for (code or whole address) if absent."
+        )
+        parser.add_argument("--oauth-url", default=oauth.OAUTH_BASE_URL, help="ANAF's identity provider (tests).")
 
     def handle(self, *args, **options):
         company = self.company(options["company"])
         credentials = self.credentials(company, options)
         state = uuid.uuid4().hex
         self.stdout.write("Open this address in a browser that has the company's qualified certificate:\n")
-        self.stdout.write(oauth.authorize_url(credentials.client_id, credentials.redirect_uri, state=state) + "\n")
+        url = oauth.authorize_url(
+            credentials.client_id, credentials.redirect_uri, state=state, base_url=options["oauth_url"]
+        )
+        self.stdout.write(url + "\n")
         answer = options["code"] or input("Paste the address you were sent back to (or just its code): ")
         code = self.code_from(answer.strip(), state)
         try:
@@ -40,6 +46,7 @@ class Command(BaseCommand):
                 client_secret=tokens.unseal(credentials.client_secret),
                 code=code,
                 redirect_uri=credentials.redirect_uri,
+                base_url=options["oauth_url"],
             )
         except AnafError as error:
             raise CommandError(f"ANAF did not exchange the code: {error}") from None
@@ -78,7 +85,7 @@ class Command(BaseCommand):
         if "://" not in answer:
             return answer
         query = parse_qs(urlparse(answer).query)
-        if query.get("state", [state])[0] != state:
+        if query.get("state", [None])[0] != state:
             raise CommandError("That address answers another authorization (its state differs): start again.")
         if "code" not in query:
             raise CommandError(f"ANAF sent no code back: {query.get('error', ['?'])[0]}")
