@@ -6,6 +6,7 @@ import re
 import pycountry
 
 from config.errors import Violations
+from config.fields import xml_safe
 
 RO_COUNTIES = frozenset(s.code for s in pycountry.subdivisions.get(country_code="RO"))
 BUCHAREST = "RO-B"
@@ -15,6 +16,7 @@ CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS",
 COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
 
 _CIF_WEIGHTS = (7, 5, 3, 2, 1, 7, 5, 3, 2)
+
 _SECTOR = re.compile(r"^\s*sector(?:ul)?\s*([1-6])\s*$", re.IGNORECASE)
 
 
@@ -52,6 +54,9 @@ def clean_party(data: dict, violations: Violations, *, prefix: str = "") -> dict
     Returns the normalized values; problems are added to `violations` under camelCase API names.
     """
     cleaned = dict(data)
+    for key, value in data.items():
+        if isinstance(value, str) and not xml_safe(value):
+            violations.add(f"{prefix}{key}", "Control characters cannot be written in an e-invoice.")
     country = (data.get("country") or "RO").strip().upper()
     if "country" in data:
         if country not in COUNTRIES:

@@ -1,5 +1,6 @@
 """Serializer fields and base classes for API.md's conventions (money as 2-decimal strings, strict bodies)."""
 
+import re
 from decimal import ROUND_HALF_UP, Decimal
 
 from rest_framework import serializers
@@ -44,15 +45,28 @@ class ExchangeRate(serializers.DecimalField):
         super().__init__(max_digits=12, decimal_places=6, min_value=Decimal("0.000001"), **kwargs)
 
 
+# Characters XML 1.0 cannot carry, and every document becomes XML: C0 controls but tab, line feed and return.
+_NOT_IN_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> bool:
+    return _NOT_IN_XML.search(text) is None
+
+
 class StrictSerializer(serializers.Serializer):
     """Input that names a field this endpoint does not take is refused, never silently dropped:
-    a client that sends `number`, `status` or `total` learns that it cannot set them."""
+    a client that sends `number`, `status` or `total` learns that it cannot set them. Text that no
+    e-invoice could carry is refused too, here rather than when the document is rendered."""
 
     def to_internal_value(self, data):
         if isinstance(data, dict):
             unknown = sorted(set(data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in unknown})
+            unwritable = sorted(name for name, value in data.items() if isinstance(value, str) and not xml_safe(value))
+            if unwritable:
+                message = "Control characters cannot be written in an e-invoice."
+                raise serializers.ValidationError({name: [message] for name in unwritable})
         return super().to_internal_value(data)
 
 

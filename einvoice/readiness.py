@@ -12,7 +12,9 @@ from config.errors import Violations
 
 # EN 16931: reverse charge (AE) and intra-community supply (K) name the buyer's VAT id (BR-AE-02, BR-IC-02).
 INTRA_COMMUNITY = "K"
+OUTSIDE_SCOPE = "O"
 CATEGORIES_NEEDING_BUYER_VAT_ID = {"AE", INTRA_COMMUNITY}
+CATEGORIES_NEEDING_SELLER_VAT_ID = {INTRA_COMMUNITY, "G"}
 
 
 def check_address(party: Mapping, violations: Violations, *, prefix: str) -> None:
@@ -30,11 +32,22 @@ def check_address(party: Mapping, violations: Violations, *, prefix: str) -> Non
         violations.add(f"{prefix}city", "In Bucharest (RO-B) the city is a sector: Sector 1 … Sector 6.")
 
 
-def check_seller(company, violations: Violations) -> None:
+def check_seller(company, categories: set[str], violations: Violations) -> None:
     values = {field: getattr(company, field) for field in ("address", "city", "county", "country")}
     check_address(values, violations, prefix="company.")
     if company.is_vat_payer and not company.vat_code:
         violations.add("company.vatCode", "A VAT payer's e-invoice carries its VAT id (BR-CO-09).")
+    if categories & CATEGORIES_NEEDING_SELLER_VAT_ID and not (company.is_vat_payer and company.vat_code):
+        violations.add(
+            "company.isVatPayer",
+            "Intra-community supplies and exports are invoiced by a VAT payer (BR-IC-02, BR-G-02).",
+        )
+
+
+def check_categories(categories: set[str], violations: Violations) -> None:
+    # BR-O-11…14: a document outside the scope of VAT has no line in any other category.
+    if OUTSIDE_SCOPE in categories and len(categories) > 1:
+        violations.add("lines", "Lines outside the scope of VAT (O) cannot share a document with other categories.")
 
 
 def check_buyer(client: Mapping, categories: set[str], violations: Violations) -> None:
@@ -56,8 +69,9 @@ def check_ready_to_issue(document, client: Mapping) -> None:
     `client` is the buyer as the document will carry it (the snapshot taken at issue).
     """
     violations = Violations()
-    check_seller(document.company, violations)
     categories = {line.vat_category for line in document.lines.all()}
+    check_categories(categories, violations)
+    check_seller(document.company, categories, violations)
     check_buyer(client, categories, violations)
     if document.currency != "RON" and not document.exchange_rate:
         violations.add("exchangeRate", "A document in another currency needs its exchange rate to RON (BR-RO-030).")

@@ -76,6 +76,15 @@ class AnafStatus(models.TextChoices):
 
 # EN 16931 VAT categories used in Romania (L, M and B do not apply here).
 VAT_CATEGORIES = ("S", "Z", "E", "AE", "K", "G", "O")
+# The VAT exemption reason codes EN 16931 accepts (CEF VATEX code list, as ANAF's 1.0.9 package checks it: BR-CL-22).
+VATEX_CODES = frozenset(
+    ["VATEX-EU-79-C", "VATEX-EU-309", "VATEX-EU-AE", "VATEX-EU-D", "VATEX-EU-F", "VATEX-EU-G", "VATEX-EU-I"]
+    + ["VATEX-EU-IC", "VATEX-EU-J", "VATEX-EU-O", "VATEX-EU-132", "VATEX-EU-143", "VATEX-EU-148", "VATEX-EU-151"]
+    + [f"VATEX-EU-132-1{letter}" for letter in "ABCDEFGHIJKLMNOPQ"]
+    + [f"VATEX-EU-143-1{letter}" for letter in ["A", "B", "C", "D", "E", "F", "FA", "G", "H", "I", "J", "K", "L"]]
+    + [f"VATEX-EU-148-{letter}" for letter in "ABCDEFG"]
+    + [f"VATEX-EU-151-1{letter}" for letter in ["A", "AA", "B", "C", "D", "E"]]
+)
 
 
 class PaymentMethod(models.TextChoices):

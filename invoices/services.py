@@ -15,6 +15,7 @@ from einvoice.readiness import check_ready_to_issue
 from invoices.calculations import MAX_MONEY, ZERO, LineFigures, Totals, breakdown_to_json, price_line, summarize
 from invoices.models import (
     VAT_CATEGORIES,
+    VATEX_CODES,
     Client,
     Document,
     DocumentLine,
@@ -212,6 +213,8 @@ def price_lines(lines: list[dict], violations: Violations, *, sign: int = 1) -> 
         discount = line.get("discount") or ZERO
         if discount > abs(quantity * line["unit_price"]):
             violations.add(f"{path}.discount", "The discount cannot exceed quantity × unit price.")
+        if line.get("vat_exemption_code") and line["vat_exemption_code"] not in VATEX_CODES:
+            violations.add(f"{path}.vatExemptionCode", "A VATEX code (CEF code list), e.g. VATEX-EU-O, VATEX-EU-AE.")
         exemption = line.get("vat_exemption_reason", "") or line.get("vat_exemption_code", "")
         category = check_vat(
             rate=line["vat_rate"],

@@ -173,3 +173,12 @@ def test_an_intra_community_supply_needs_the_buyers_region(api):
     ok(api.patch(f"{V1}/clients/{client['id']}", {"county": "Bayern"}))
     invoice = ok(api.post(f"{V1}/invoices", body), 201)
     assert ok(api.get(f"{V1}/invoices/{invoice['id']}/xml/validation"))["valid"] is True
+
+
+def test_text_no_xml_can_carry_is_refused_at_the_door(api):
+    assert_error(api.post(f"{V1}/clients", {"name": "Client\u0001 SRL"}), 422, "validation_error", "name")
+    client = make_client(api)
+    body = {"clientId": client["id"], "lines": [line(description="Bell\u0007")], "notes": "ok\ttab\nnewline"}
+    assert_error(api.post(f"{V1}/invoices", body), 422, "validation_error", "lines[0].description")
+    body["lines"] = [line()]
+    assert api.post(f"{V1}/invoices", body).status_code == 201  # tab and line feed are fine in XML
