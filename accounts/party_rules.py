@@ -11,8 +11,11 @@ from config.fields import xml_safe
 RO_COUNTIES = frozenset(s.code for s in pycountry.subdivisions.get(country_code="RO"))
 BUCHAREST = "RO-B"
 BUCHAREST_SECTORS = tuple(f"Sector {n}" for n in range(1, 7))
-# ISO 4217 lists test and precious-metal codes that no invoice is issued in.
+# ISO 4217 lists test and precious-metal codes that no invoice is issued in; and ANAF's copy of the list (BR-CL-04)
+# predates the newest codes, so a document in one of them could not be sent.
+NEWER_THAN_ANAFS_LIST = {"MRU", "SLE", "STN", "UYW", "VED", "VES", "XAD", "XCG", "ZWG"}
 CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies) - {"XXX", "XTS", "XAU", "XAG", "XPD", "XPT"}
+CURRENCIES = CURRENCIES - NEWER_THAN_ANAFS_LIST
 COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
 
 _CIF_WEIGHTS = (7, 5, 3, 2, 1, 7, 5, 3, 2)
