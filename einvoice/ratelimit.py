@@ -1,8 +1,9 @@
 """One limit on calls to ANAF shared by every worker process: ANAF allows 1,000 calls a minute per client.
 
 Counted in the cache, which is Redis wherever workers run (REDIS_URL) and per process in the embedded default,
-in one-second windows of `EINVOICE_RATE_LIMIT_PER_MINUTE / 60` calls: a whole minute can never exceed the limit,
-and the backlog drains at the limit rather than in bursts that ANAF answers with 429.
+in one-second windows of `floor(EINVOICE_RATE_LIMIT_PER_MINUTE / 60)` calls: a clock minute never exceeds the
+limit (any 60 s by at most one window's worth), and the backlog drains at the limit rather than in bursts that ANAF
+answers with 429 (bench/README.md measures it).
 """
 
 import math

@@ -126,12 +126,12 @@ def _claim(submission_id: int) -> EInvoiceSubmission | None:
 
 def _release(submission: EInvoiceSubmission, delay: float | None) -> None:
     submission.claimed_until = None
-    submission.next_attempt_at = (
-        timezone.now() + datetime.timedelta(seconds=delay) if submission.state in ACTIVE_STATES else None
-    )
-    if submission.state in ACTIVE_STATES and delay is None:
-        # A step that failed unexpectedly: try again later rather than never.
-        submission.next_attempt_at = timezone.now() + datetime.timedelta(seconds=settings.EINVOICE_RETRY_CAP_SECONDS)
+    if submission.state not in ACTIVE_STATES:
+        submission.next_attempt_at = None
+    else:
+        # No delay from a step still active means it raised: try again after the longest wait rather than never.
+        wait = settings.EINVOICE_RETRY_CAP_SECONDS if delay is None else delay
+        submission.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
     submission.save()
     mirror(submission)
 
@@ -158,8 +158,8 @@ def _upload(submission: EInvoiceSubmission, client: AnafClient) -> float | None:
         errors = [{"code": f.rule_id, "message": f.message, "location": f.location} for f in report.fatal]
         _event(submission, EventKind.ERROR, {"reason": "fatal validation findings; not uploaded", "errors": errors})
         return _finish(submission, AnafStatus.ERROR, errors=errors)
+    ratelimit.acquire()  # first: an upload event stands for a request that leaves at once
     upload = _event(submission, EventKind.UPLOAD, {"outcome": "sending", "standard": submission.standard})
-    ratelimit.acquire()
     try:
         answer = client.upload(bytes(submission.xml), cif=submission.company.cif, standard=submission.standard)
     except AmbiguousUpload as error:
