@@ -117,3 +117,30 @@ def test_an_upload_left_unanswered_is_reconciled_not_repeated(api, company, simu
     assert kinds(status).count("upload") == 1
     assert EventKind.RECONCILE in kinds(status)
     assert len(simulator.accepted_uploads()) == 1
+
+
+def test_anafs_nok_shows_the_errors_of_its_error_file_and_a_corrected_document_goes_again(
+    api, company, simulator, monkeypatch
+):
+    """ANAF's rules can be stricter than ours (a rule added upstream before our copy of the artifacts): the sync's
+    own pre-upload check is let through here, and the document that reaches ANAF breaks BR-RO-001."""
+    from django.db import transaction
+
+    from einvoice import services, sync, validation
+
+    invoice = factories.invoice(company)
+    monkeypatch.setattr(sync.validation, "validate", lambda xml: validation.Report(ran=(), findings=()))
+    with transaction.atomic():
+        submission, _ = services.submission_queue(document=invoice)
+        wrong_profile = bytes(submission.xml).replace(b"CIUS-RO:1.0.1", b"CIUS-RO:0.9")
+        EInvoiceSubmission.objects.filter(pk=submission.pk).update(xml=wrong_profile)
+    status = synced(api, invoice.uuid)
+    assert status["anafStatus"] == "rejected", status
+    assert any(error["code"] == "BR-RO-001" for error in status["errors"]), status["errors"]
+    assert ok(api.get(f"{V1}/invoices/{invoice.uuid}"))["anafErrors"] == status["errors"]
+    assert kinds(status)[-1] == "download"
+
+    again = api.post(f"{V1}/invoices/{invoice.uuid}/einvoice")
+    assert again.status_code == 202
+    assert synced(api, invoice.uuid)["anafStatus"] == "validated"
+    assert len(simulator.accepted_uploads()) == 2
