@@ -103,4 +103,4 @@ class DocumentEInvoiceView(EInvoiceView):
 
     @extend_schema(responses=SubmissionOut)
     def get(self, request, id):
-        return Response(SubmissionOut(services.submission_status(self.document(id))).data)
+        return Response(SubmissionOut(services.submission_status(self.document(id), redrive=True)).data)

@@ -59,14 +59,15 @@ def submission_queue(*, document: Document) -> tuple[EInvoiceSubmission, bool]:
             submission=submission, kind=EventKind.QUEUED, detail={"standard": submission.standard}
         )
         sync.mirror(submission)
-        transaction.on_commit(lambda: sync.dispatch(submission.pk))
+        transaction.on_commit(lambda: sync.hand_over(submission.pk))
         return submission, True
 
 
-def submission_status(document: Document) -> dict:
-    """GET …/einvoice: the latest submission, or what a document never submitted shows."""
+def submission_status(document: Document, *, redrive: bool = False) -> dict:
+    """GET …/einvoice: the latest submission, or what a document never submitted shows. With `redrive`, a
+    submission whose step is overdue is handed to a worker again (the embedded default has no beat)."""
     submission = latest_submission(document)
-    if submission is not None:
+    if submission is not None and redrive:
         sync.redrive_if_stalled(submission.pk)
     if submission is None:
         return {

@@ -85,7 +85,16 @@ def due_submissions():
 def redrive_if_stalled(submission_id: int) -> None:
     """The embedded default has no beat: looking at a stalled submission (its process ended mid-sync) re-drives it."""
     if settings.CELERY_TASK_ALWAYS_EAGER and due_submissions().filter(pk=submission_id).exists():
+        hand_over(submission_id)
+
+
+def hand_over(submission_id: int) -> None:
+    """`dispatch`, from a request: the submission is stored whatever happens here, and a broker that cannot take
+    the task now must not turn the request into an error — the sweeper finds the submission due and dispatches it."""
+    try:
         dispatch(submission_id)
+    except Exception:
+        logger.warning("Submission %s not handed to a worker now; the sweeper will", submission_id, exc_info=True)
 
 
 def dispatch(submission_id: int, delay: float = 0.0) -> None:

@@ -144,3 +144,17 @@ def test_anafs_nok_shows_the_errors_of_its_error_file_and_a_corrected_document_g
     assert again.status_code == 202
     assert synced(api, invoice.uuid)["anafStatus"] == "validated"
     assert len(simulator.accepted_uploads()) == 2
+
+
+def test_a_broker_that_cannot_take_the_task_does_not_fail_the_request(api, company, simulator, monkeypatch):
+    """The submission is committed before the hand-off; the sweeper dispatches what the broker refused."""
+    from einvoice import sync
+
+    def broker_down(submission_id, delay=0.0):
+        raise ConnectionError("broker unreachable")
+
+    invoice = factories.invoice(company)
+    monkeypatch.setattr(sync, "dispatch", broker_down)
+    response = api.post(f"{V1}/invoices/{invoice.uuid}/einvoice")
+    assert response.status_code == 202, response.data_json
+    assert list(sync.due_submissions().values_list("document", flat=True)) == [invoice.pk]

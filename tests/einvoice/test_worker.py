@@ -126,12 +126,9 @@ def synced(stack: Stack, documents, timeout: float = SYNC_TIMEOUT, *, supervised
         pytest.fail(f"not final within {timeout}s:\n{describe(stack, documents)}")
 
 
-def delivered(stack: Stack, api, document, *, unsent_uploads: bool = False) -> list[EInvoiceEvent]:
+def delivered(stack: Stack, api, document) -> list[EInvoiceEvent]:
     """Asserts the document's one submission is validated, through exactly one upload ANAF accepted, with one upload
-    event per upload request the simulator received and the signed ZIP stored; answers the submission's events.
-
-    `unsent_uploads`: upload events beyond the requests are allowed when each ended `not received` (reconciled, and
-    ANAF provably had nothing): what an upload event written before a request that never left leaves behind."""
+    event per upload request the simulator received and the signed ZIP stored; answers the submission's events."""
     status = ok(api.get(f"{V1}/invoices/{document.uuid}/einvoice"))
     context = describe(stack, [document])
     assert status["anafStatus"] == "validated", context
@@ -144,10 +141,7 @@ def delivered(stack: Stack, api, document, *, unsent_uploads: bool = False) -> l
     events = list(submission.events.all())
     uploads = [event for event in events if event.kind == EventKind.UPLOAD]
     requests = stack.simulator.upload_requests()[document.number]
-    if unsent_uploads:
-        assert 0 <= len(uploads) - requests <= outcomes(events).count("not received"), context
-    else:
-        assert len(uploads) == requests, context
+    assert len(uploads) == requests, context
     archive = zipfile.ZipFile(io.BytesIO(bytes(submission.signed_zip)))
     index = submission.upload_index
     assert sorted(archive.namelist()) == sorted([f"{index}.xml", f"semnatura_{index}.xml"])
@@ -274,8 +268,9 @@ def test_documents_on_their_way_survive_redis_restarted_mid_run(stack, api, comp
     the rate limiter's counters too. The workers and beat reconnect, and the sweeper re-drives every submission
     whose next step is due.
 
-    A worker that exits meanwhile is started again, as docker-compose.yml's `restart: unless-stopped` does: with
-    celery 5.7.0 a worker holding unacknowledged tasks exits on the broker's loss (see the next test)."""
+    A worker that exits meanwhile is started again, as docker-compose.yml's `restart: unless-stopped` does (celery
+    5.7.0 made a worker holding unacknowledged tasks exit on the broker's loss; the next test keeps it from coming
+    back)."""
     invoice = factories.invoice(company)
     documents = [invoice, factories.credit(invoice, invoice_type_code="381"), factories.invoice(company)]
     for document in documents:
@@ -293,10 +288,9 @@ def test_documents_on_their_way_survive_redis_restarted_mid_run(stack, api, comp
     revived: list[str] = []
     synced(stack, documents, timeout=60, supervised=revived)
     for document in documents:
-        # A step that reaches the rate limiter while redis is down fails after its upload event was written and
-        # before its request left: that event is reconciled, `not received`, and the upload made again (see
-        # test_sync_failures.py; with the limiter called before the event is written there is none).
-        delivered(stack, api, document, unsent_uploads=True)
+        # A step that reaches the rate limiter while redis is down fails before it writes its upload event
+        # (test_sync_failures.py): every upload event stands for a request that left.
+        delivered(stack, api, document)
     print(f"restarted after the broker's loss: {revived or 'none'}")
 
 
