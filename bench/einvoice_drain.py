@@ -43,10 +43,10 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.services import company_create  # noqa: E402
+from bench.parties import bench_client, bench_company  # noqa: E402
 from einvoice.models import ACTIVE_STATES, EInvoiceEvent, EInvoiceSubmission, EventKind  # noqa: E402
 from einvoice.services import submission_queue  # noqa: E402
-from invoices.services import client_create, invoice_create  # noqa: E402
+from invoices.services import invoice_create  # noqa: E402
 from tests.einvoice.worker_harness import RedisServer, Stack, WorkerGroup, database_url, wait_for  # noqa: E402
 
 FINAL = ("validated", "rejected", "error")
@@ -65,16 +65,8 @@ def sliding_max(times: list[float], width: float) -> int:
 
 def backlog(documents: int) -> list[int]:
     """N issued invoices of a new company, each queued (its task published to the broker): the submission ids."""
-    company = company_create(
-        name=f"Drain {time.strftime('%H%M%S')} SRL",
-        cif="RO18547290",
-        address="Str. Memorandumului 28",
-        county="RO-CJ",
-        city="Cluj-Napoca",
-    )
-    client = client_create(
-        company=company, name="Client SRL", cui="RO14399840", address="Bd. Unirii 1", county="RO-B", city="Sector 1"
-    )
+    company = bench_company(f"Drain {time.strftime('%H%M%S')} SRL")
+    client = bench_client(company)
     line = {"description": "Servicii", "quantity": Decimal(1), "unit_price": Decimal("100.00"), "vat_rate": Decimal(21)}
     submissions = []
     for _ in range(documents):

@@ -26,22 +26,14 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from accounts.services import company_create  # noqa: E402
-from invoices.services import client_create, invoice_create, invoice_issue  # noqa: E402
+from bench.parties import bench_client, bench_company  # noqa: E402
+from invoices.services import invoice_create, invoice_issue  # noqa: E402
 from numbering.models import Series  # noqa: E402
 
 
 def run(documents: int, threads: int) -> dict:
-    company = company_create(
-        name=f"Bench {threads} SRL",
-        cif="RO18547290",
-        address="Str. Memorandumului 28",
-        county="RO-CJ",
-        city="Cluj-Napoca",
-    )
-    client = client_create(
-        company=company, name="Client SRL", cui="RO14399840", address="Bd. Unirii 1", county="RO-B", city="Sector 1"
-    )
+    company = bench_company(f"Bench {threads} SRL")
+    client = bench_client(company)
     line = {"description": "Servicii", "quantity": Decimal("3"), "unit_price": Decimal("0.12"), "vat_rate": Decimal(21)}
     drafts = [invoice_create(company=company, client_id=client.uuid, lines=[line]) for _ in range(documents)]
     latencies: list[float] = []

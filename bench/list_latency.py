@@ -32,10 +32,11 @@ from django.test import Client as HttpClient  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Company  # noqa: E402
-from accounts.services import api_token_create, company_create, membership_add, user_get_or_create  # noqa: E402
+from accounts.services import api_token_create, membership_add, user_get_or_create  # noqa: E402
+from bench.parties import bench_client, bench_company  # noqa: E402
 from creditnotes.services import invoice_credit  # noqa: E402
 from invoices.models import Document, DocumentLine  # noqa: E402
-from invoices.services import client_create, invoice_create  # noqa: E402
+from invoices.services import invoice_create  # noqa: E402
 
 CLIENTS = 50
 # Generated documents: 80 % invoices (5 % of them drafts, a third of the rest paid), 20 % credit notes of
@@ -83,20 +84,8 @@ def columns(model, overrides: dict, default_alias: str) -> tuple[str, str]:
 
 def build(name: str, size: int) -> Company:
     """A company with `size` documents: two made by the services as templates, the rest copied in SQL."""
-    company = company_create(
-        name=name, cif="RO18547290", address="Str. Memorandumului 28", county="RO-CJ", city="Cluj-Napoca"
-    )
-    clients = [
-        client_create(
-            company=company,
-            name=f"Bench Client {n} SRL",
-            cui="RO14399840",
-            address="Bd. Unirii 1",
-            county="RO-B",
-            city="Sector 1",
-        )
-        for n in range(CLIENTS)
-    ]
+    company = bench_company(name)
+    clients = [bench_client(company, f"Bench Client {n} SRL") for n in range(CLIENTS)]
     line = {"description": "Servicii", "quantity": Decimal(3), "unit_price": Decimal("40.50"), "vat_rate": Decimal(21)}
     template = invoice_create(company=company, client_id=clients[0].uuid, lines=[line], issue=True)
     note = invoice_credit(invoice=template, reason="Storno", amount=template.total, issue=True, auto_apply=False)
