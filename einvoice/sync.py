@@ -21,11 +21,12 @@ import threading
 import time
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from lxml import etree
 
+from config.db import waiting_for_lock
 from config.errors import ApplicationError
 from einvoice import ratelimit, validation
 from einvoice.anaf.client import (
@@ -33,6 +34,7 @@ from einvoice.anaf.client import (
     AnafClient,
     AnafError,
     DailyLimitReached,
+    MessageFilter,
     RetryableError,
     State,
     TerminalError,
@@ -45,9 +47,11 @@ from invoices.models import AnafStatus, Document
 logger = logging.getLogger(__name__)
 
 FIRST_POLL_SECONDS = 2.0
-MAX_POLL_SECONDS = 900.0  # ANAF allows 100 status calls per message per day: 96 a day at this spacing
+# ANAF allows 100 status calls per message per day: the doubling reaches this after 9 calls, 85 more fill a day.
+MAX_POLL_SECONDS = 1000.0
 ANSWER_CHARS = 4000  # of a raw answer kept in an event
-RECONCILE_DAYS = 2  # how far back an unanswered upload is looked for: its event says when it was sent
+MAX_LIST_DAYS = 60  # the simple list's reach
+SENT_INVOICE = "FACTURA TRIMISA"  # a message for an invoice we sent and ANAF accepted
 CLOCK_MARGIN = datetime.timedelta(minutes=2)
 # ANAF's answer to a document it already has (reference §1.11).
 DUPLICATE = re.compile(r"a mai fost transmisa anterior cu index=(\d+)")
@@ -125,15 +129,38 @@ def _run_in_process(submission_id: int, delay: float) -> None:
 def _claim(submission_id: int) -> EInvoiceSubmission | None:
     close_old_connections()
     now = timezone.now()
+    lease = now + datetime.timedelta(seconds=settings.EINVOICE_LEASE_SECONDS)
     won = (
         EInvoiceSubmission.objects.filter(pk=submission_id, state__in=ACTIVE_STATES, next_attempt_at__lte=now)
         .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        .update(claimed_until=now + datetime.timedelta(seconds=settings.EINVOICE_LEASE_SECONDS))
+        .update(claimed_until=lease)
     )
-    return EInvoiceSubmission.objects.select_related("company", "document").get(pk=submission_id) if won else None
+    if not won:
+        return None
+    submission = EInvoiceSubmission.objects.select_related("company", "document").get(pk=submission_id)
+    submission.claimed_until = lease  # the database's value, to the microsecond: _release matches on it
+    return submission
+
+
+# What a step changes; the release writes these and nothing else.
+STEP_FIELDS = (
+    "state",
+    "upload_index",
+    "uploaded_at",
+    "download_id",
+    "errors",
+    "signed_zip",
+    "attempts",
+    "polls",
+    "next_attempt_at",
+    "claimed_until",
+)
 
 
 def _release(submission: EInvoiceSubmission, delay: float | None) -> None:
+    """Writes the step's outcome only while this worker still holds its lease: a step that outlived it (and was
+    re-driven meanwhile) must not overwrite what the worker that took over wrote."""
+    lease = submission.claimed_until
     submission.claimed_until = None
     if submission.state not in ACTIVE_STATES:
         submission.next_attempt_at = None
@@ -141,13 +168,24 @@ def _release(submission: EInvoiceSubmission, delay: float | None) -> None:
         # No delay from a step still active means it raised: try again after the longest wait rather than never.
         wait = settings.EINVOICE_RETRY_CAP_SECONDS if delay is None else delay
         submission.next_attempt_at = timezone.now() + datetime.timedelta(seconds=wait)
-    submission.save()
-    mirror(submission)
+    # The document's UPDATE may wait behind a service holding its lock: no statement timeout cancels that.
+    with transaction.atomic(), waiting_for_lock():
+        written = EInvoiceSubmission.objects.filter(pk=submission.pk, claimed_until=lease).update(
+            **{field: getattr(submission, field) for field in STEP_FIELDS}, updated_at=timezone.now()
+        )
+        if written:
+            mirror(submission)
+        else:
+            logger.warning("Submission %s: the step outlived its lease; its outcome is dropped", submission.pk)
 
 
 def _step(submission: EInvoiceSubmission, client: AnafClient) -> float | None:
     if submission.state == AnafStatus.UPLOADED:
         return _poll(submission, client)
+    answered = submission.events.filter(kind=EventKind.UPLOAD, detail__outcome__in=["accepted", "received"]).last()
+    if answered is not None:
+        # The answer was recorded but the step died before its release saved the new state: adopt it.
+        return _uploaded(submission, answered.detail["index"])
     unanswered = _unanswered_upload(submission)
     if unanswered is not None:
         return _reconcile(submission, client, unanswered)
@@ -199,7 +237,7 @@ def _reconcile(submission: EInvoiceSubmission, client: AnafClient, unanswered: E
         return settings.EINVOICE_RECONCILE_AFTER_SECONDS - waited
     try:
         found = _find_upload(submission, client, since=unanswered.at)
-    except RetryableError as error:
+    except AnafError as error:  # a daily limit or a token to refresh too: try again later
         _event(submission, EventKind.ERROR, {"step": "reconcile", "error": str(error), "answer": _raw(error)})
         return _retry(submission, error)
     if found is None:
@@ -224,15 +262,21 @@ def _find_upload(submission: EInvoiceSubmission, client: AnafClient, *, since: d
         )
     )
     ratelimit.acquire()
-    listing = client.messages(cif=submission.company.cif, days=RECONCILE_DAYS)
+    days = min(MAX_LIST_DAYS, (timezone.now() - since).days + 2)
+    listing = client.messages(cif=submission.company.cif, days=days, filter=MessageFilter.SENT)
     for message in listing.messages:
         index = int(message.id_solicitare) if (message.id_solicitare or "").isdigit() else None
         # Only what ANAF took after the unanswered upload left (less a margin for the two clocks) and that no
         # submission owns: each candidate costs a download, of which ANAF allows 10 a day per message.
         if index is None or index in known or message.data_creare < since - CLOCK_MARGIN:
             continue
+        if message.tip != SENT_INVOICE:
+            continue
         ratelimit.acquire()
-        answer = client.download(message.id)
+        try:
+            answer = client.download(message.id)
+        except TerminalError:  # expired, or its downloads spent for today: not a candidate this time
+            continue
         if not answer.is_error_report and _is_our_document(answer.document, submission):
             return index
     return None
@@ -242,8 +286,11 @@ def _is_our_document(xml: bytes, submission: EInvoiceSubmission) -> bool:
     root = etree.fromstring(xml)
     number = root.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}ID")
     issued = root.findtext("{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}IssueDate")
+    seller = root.findtext("{*}AccountingSupplierParty/{*}Party/{*}PartyLegalEntity/{*}CompanyID") or ""
+    seller_vat = root.findtext("{*}AccountingSupplierParty/{*}Party/{*}PartyTaxScheme/{*}CompanyID") or ""
     document = submission.document
-    return number == document.number and issued == document.issue_date.isoformat()
+    ours = submission.company.cif in (seller_vat.removeprefix("RO"), seller.removeprefix("RO"))
+    return ours and number == document.number and issued == document.issue_date.isoformat()
 
 
 # --- status and download -----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from config.db import waiting_for_lock
 from config.errors import RuleViolation
 from einvoice.anaf import oauth
 from einvoice.anaf.client import TerminalError
@@ -90,7 +91,8 @@ def access_token(company, *, oauth_base_url: str = oauth.OAUTH_BASE_URL, transpo
 
 def _refresh_under_lock(credentials_id: int, *, oauth_base_url: str, transport) -> str:
     with transaction.atomic():
-        credentials = AnafCredentials.objects.select_for_update().get(pk=credentials_id)
+        with waiting_for_lock():  # behind another worker's refresh, however long ANAF takes to answer it
+            credentials = AnafCredentials.objects.select_for_update().get(pk=credentials_id)
         if _needs_refresh(credentials):  # another worker may have refreshed while this one waited
             tokens = oauth.refresh(
                 client_id=credentials.client_id,

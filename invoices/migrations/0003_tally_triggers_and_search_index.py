@@ -108,6 +108,9 @@ GROUP BY 1, 2, 3
 def install(apps, schema_editor):
     connection = schema_editor.connection
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Until the triggers exist (this transaction's end), no document may be written uncounted.
+            cursor.execute("LOCK TABLE invoices_document IN SHARE ROW EXCLUSIVE MODE")
         cursor.execute(BACKFILL)
         if connection.vendor == "postgresql":
             cursor.execute(POSTGRESQL_FORWARD)

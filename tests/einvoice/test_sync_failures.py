@@ -1,7 +1,8 @@
-"""What the worker tests (test_worker.py, redis restarted mid-run) showed, reproduced in this process: a step whose
-rate limiter fails (its redis is down) while uploading.
+"""How a step fails, reproduced in this process: what the worker tests (test_worker.py) and a review found.
 
-The step must let go of its lease and wait the retry cap, and it must not have recorded an upload that never left.
+A step whose rate limiter fails (its redis is down) lets go of its lease, waits the retry cap, and records no upload
+that never left; a step that outlived its lease writes nothing over the worker that took over; an upload whose
+answer was recorded but whose state was not saved is adopted, not made again.
 """
 
 import datetime
@@ -50,3 +51,26 @@ def test_an_upload_event_is_written_only_for_a_request_that_leaves(submission, m
         sync.advance(submission.pk)
     assert not submission.events.filter(kind=EventKind.UPLOAD).exists()
     assert EInvoiceSubmission.objects.get(pk=submission.pk).state == "queued"
+
+
+def test_a_step_that_outlived_its_lease_does_not_overwrite_the_worker_that_took_over(submission):
+    claimed = sync._claim(submission.pk)
+    # The lease ran out and another worker took the submission (and uploaded) meanwhile.
+    takeover = timezone.now() + datetime.timedelta(minutes=5)
+    EInvoiceSubmission.objects.filter(pk=submission.pk).update(
+        claimed_until=takeover, state="uploaded", upload_index=4242
+    )
+    sync._release(claimed, delay=1.0)  # the stale step's copy still says queued, no index
+    submission.refresh_from_db()
+    assert (submission.state, submission.upload_index, submission.claimed_until) == ("uploaded", 4242, takeover)
+
+
+def test_an_upload_answered_but_not_saved_is_adopted_not_repeated(submission):
+    """The step recorded ANAF's answer (index 4243) and died before its release saved the state."""
+    submission.events.create(kind=EventKind.UPLOAD, detail={"outcome": "accepted", "index": 4243})
+    assert sync._claim(submission.pk) is not None
+    EInvoiceSubmission.objects.filter(pk=submission.pk).update(claimed_until=None)  # the lease ran out
+    sync.advance(submission.pk)
+    submission.refresh_from_db()
+    assert (submission.state, submission.upload_index) == ("uploaded", 4243)
+    assert submission.events.filter(kind=EventKind.UPLOAD).count() == 1
