@@ -115,22 +115,26 @@ NOT_JSON = [
 NOT_AN_OBJECT = ["[]", "[1, 2]", '"a string"', "42", "null", "true", '[{"clientId": "x"}]']
 
 
-@pytest.mark.parametrize(
-    "raw",
-    NOT_JSON,
-    ids=["truncated", "bare-words", "single-quotes", "trailing", "NaN-literal", "nul", "Infinity-literal"],
-)
+# The bodies are looped over inside one test per endpoint: each test builds its world of documents through the
+# API, and that set-up, not the requests, is what a parameter per body would multiply.
 @pytest.mark.parametrize("method,path,body", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_malformed_json_is_400(api, world, method, path, body, raw):
-    response = send(api, method, fill(path, world), raw)
-    assert_error(response, 400, "malformed_request")
+def test_malformed_json_is_400(api, world, method, path, body):
+    for raw in NOT_JSON:
+        response = send(api, method, fill(path, world), raw)
+        assert (response.status_code, error_code(response)) == (400, "malformed_request"), raw
+        assert_error(response, 400, "malformed_request")
 
 
-@pytest.mark.parametrize("raw", NOT_AN_OBJECT)
 @pytest.mark.parametrize("method,path,body", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_json_that_is_not_an_object_is_400(api, world, method, path, body, raw):
-    response = send(api, method, fill(path, world), raw)
-    assert_error(response, 400, "malformed_request")
+def test_json_that_is_not_an_object_is_400(api, world, method, path, body):
+    for raw in NOT_AN_OBJECT:
+        response = send(api, method, fill(path, world), raw)
+        assert (response.status_code, error_code(response)) == (400, "malformed_request"), raw
+        assert_error(response, 400, "malformed_request")
+
+
+def error_code(response) -> str | None:
+    return (response.data_json or {}).get("error", {}).get("code")
 
 
 def test_deeply_nested_json_is_400(api, world):
@@ -268,17 +272,16 @@ BAD_LINE_VALUES = [
 
 
 @pytest.mark.parametrize("field,value", BAD_LINE_VALUES, ids=[f"{f}={str(v)[:12]}" for f, v in BAD_LINE_VALUES])
-@pytest.mark.parametrize("endpoint", ["invoice", "credit_note", "preview", "patch"])
-def test_bad_line_values_are_422(api, world, endpoint, field, value):
+def test_bad_line_values_are_422(api, world, field, value):
     body = invoice_body(world, **{field: value})
-    if endpoint == "invoice":
-        response = api.post(f"{V1}/invoices", body)
-    elif endpoint == "patch":
-        response = api.patch(f"{V1}/invoices/{world['draft']}", {"lines": body["lines"]})
-    else:
-        path = "/credit_notes" if endpoint == "credit_note" else "/credit_notes/preview"
-        response = api.post(V1 + path, {**body, "reason": "r"})
-    assert_invalid(response, f"lines[0].{field}")
+    responses = {
+        "invoice": api.post(f"{V1}/invoices", body),
+        "credit_note": api.post(f"{V1}/credit_notes", {**body, "reason": "r"}),
+        "preview": api.post(f"{V1}/credit_notes/preview", {**body, "reason": "r"}),
+        "patch": api.patch(f"{V1}/invoices/{world['draft']}", {"lines": body["lines"]}),
+    }
+    for response in responses.values():
+        assert_invalid(response, f"lines[0].{field}")
 
 
 def test_zero_rate_with_standard_category_is_422(api, world):
@@ -586,12 +589,11 @@ def test_bad_series_values_are_422(api, world, field, value):
 FOREIGN_FIELDS = ["number", "status", "total", "id", "uuid", "createdAt", "amountPaid", "frobnicate"]
 
 
-@pytest.mark.parametrize("extra", FOREIGN_FIELDS)
 @pytest.mark.parametrize("method,path,body", BODY_ENDPOINTS, ids=ENDPOINT_IDS)
-def test_unknown_and_read_only_fields_are_422(api, world, method, path, body, extra):
-    body = {**fill(body, world), extra: "X-1"}
-    response = send(api, method, fill(path, world), body)
-    assert_error(response, 422, "validation_error", extra)
+def test_unknown_and_read_only_fields_are_422(api, world, method, path, body):
+    for extra in FOREIGN_FIELDS:
+        response = send(api, method, fill(path, world), {**fill(body, world), extra: "X-1"})
+        assert_error(response, 422, "validation_error", extra)
 
 
 @pytest.mark.parametrize("extra", ["lineTotal", "netAmount", "id", "parentLineId", "frobnicate"])
