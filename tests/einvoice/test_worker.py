@@ -412,6 +412,11 @@ def test_a_backlog_drains_within_the_rate_limit(stack, api, company):
         delivered(stack, api, document)
     calls = stack.simulator.calls()
     by_second = Counter(int(call.at) for call in calls)
-    assert max(by_second.values()) <= per_second, sorted(by_second.items())
+    # The limiter counts a call when it lets it go, the simulator when it arrives a moment later: a call let go at
+    # the very end of one second can land in the next. So: one call of slack in any second, and over the whole
+    # drain no more than the limit allows for the seconds it spanned (plus that one boundary).
+    assert max(by_second.values()) <= per_second + 1, sorted(by_second.items())
+    span = max(by_second) - min(by_second) + 1
+    assert len(calls) <= (span + 1) * per_second, sorted(by_second.items())
     assert len(calls) >= 3 * len(documents)  # upload, stareMesaj, descarcare each
-    assert max(by_second.values()) == per_second  # the limiter was what held the workers back
+    assert max(by_second.values()) >= per_second  # the limiter was what held the workers back
